@@ -1,0 +1,90 @@
+//! Card drivers and the ATR registry that picks one.
+//!
+//! A driver knows one card family's APDUs. It is stateless between calls (it can be re-created after a
+//! card reset) and only sees `&mut dyn CardChannel`, so every driver runs the same over PC/SC, over a
+//! scripted channel in unit tests, or over any other transport.
+
+pub mod belpic;
+
+use crate::atr::{Atr, AtrPattern};
+use crate::error::CardError;
+use crate::hash::Digest;
+use crate::pin::{Pin, PinPolicy};
+use crate::token::{CardInfo, CertificateKind, KeyAlgorithm, KeyRole, PinInfo, Signature, SignatureAlgorithm};
+use crate::transport::CardChannel;
+
+/// One card family's logic.
+pub trait CardDriver: Send + Sync {
+    /// Human name of the card ("Belgian eID (applet 1.8)").
+    fn name(&self) -> &'static str;
+    /// Key algorithm of a role.
+    fn key_algorithm(&self, role: KeyRole) -> KeyAlgorithm;
+    /// Signature schemes a role's key offers.
+    fn signature_algorithms(&self, role: KeyRole) -> Vec<SignatureAlgorithm>;
+    /// PIN rules of a role.
+    fn pin_policy(&self, role: KeyRole) -> PinPolicy;
+    /// Reads a certificate; returns exactly the DER (trailing file padding removed).
+    fn certificate(&self, ch: &mut dyn CardChannel, kind: CertificateKind) -> Result<Vec<u8>, CardError>;
+    /// Reads the PIN state without spending a try.
+    fn pin_info(&self, ch: &mut dyn CardChannel, role: KeyRole) -> Result<PinInfo, CardError>;
+    /// Verifies the PIN and signs the digest. A wrong PIN is reported, never retried.
+    fn sign(&self, ch: &mut dyn CardChannel, role: KeyRole, pin: &Pin, digest: &Digest)
+        -> Result<Signature, CardError>;
+    /// Card facts (serial, versions).
+    fn card_info(&self, _ch: &mut dyn CardChannel) -> Result<CardInfo, CardError> {
+        Ok(CardInfo::default())
+    }
+}
+
+/// A registry entry: the ATRs of a card and how to make its driver.
+pub struct DriverEntry {
+    /// Card name.
+    pub name: &'static str,
+    /// ATRs that select this driver.
+    pub atrs: &'static [AtrPattern],
+    /// Builds the driver.
+    pub make: fn() -> Box<dyn CardDriver>,
+}
+
+impl std::fmt::Debug for DriverEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DriverEntry")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every driver, in match order: exact ATRs of a family before masked ones of another.
+pub static DRIVERS: &[DriverEntry] = &[
+    DriverEntry {
+        name: belpic::NAME_V18,
+        atrs: belpic::ATRS_V18,
+        make: belpic::make_v18,
+    },
+    DriverEntry {
+        name: belpic::NAME_V17,
+        atrs: belpic::ATRS_V17,
+        make: belpic::make_v17,
+    },
+];
+
+/// The driver entry whose ATR patterns match `atr`.
+pub fn detect(atr: &Atr) -> Option<&'static DriverEntry> {
+    DRIVERS.iter().find(|d| d.atrs.iter().any(|p| p.matches(atr)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_registered_atr_detects_its_own_driver() {
+        for entry in DRIVERS {
+            for p in entry.atrs {
+                let found = detect(&Atr(p.bytes.to_vec())).map(|e| e.name);
+                assert_eq!(found, Some(entry.name), "{:02X?}", p.bytes);
+            }
+        }
+        assert!(detect(&Atr(vec![0x3B, 0x8A, 0x01, 0x46])).is_none());
+    }
+}

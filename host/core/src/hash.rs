@@ -1,0 +1,174 @@
+//! Hash functions that eID signatures use, their names on the Web eID wire, and their DigestInfo
+//! prefixes for RSA PKCS#1 v1.5 (RFC 8017 §9.2 note 1).
+
+use crate::error::CardError;
+
+/// A hash function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HashAlgorithm {
+    /// SHA-224.
+    Sha224,
+    /// SHA-256.
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512.
+    Sha512,
+    /// SHA3-224.
+    Sha3_224,
+    /// SHA3-256.
+    Sha3_256,
+    /// SHA3-384.
+    Sha3_384,
+    /// SHA3-512.
+    Sha3_512,
+}
+
+impl HashAlgorithm {
+    /// Every hash function, in the order of the Web eID protocol table.
+    pub const ALL: [Self; 8] = [
+        Self::Sha224,
+        Self::Sha256,
+        Self::Sha384,
+        Self::Sha512,
+        Self::Sha3_224,
+        Self::Sha3_256,
+        Self::Sha3_384,
+        Self::Sha3_512,
+    ];
+
+    /// Digest length in bytes.
+    pub const fn output_len(self) -> usize {
+        match self {
+            Self::Sha224 | Self::Sha3_224 => 28,
+            Self::Sha256 | Self::Sha3_256 => 32,
+            Self::Sha384 | Self::Sha3_384 => 48,
+            Self::Sha512 | Self::Sha3_512 => 64,
+        }
+    }
+
+    /// The name used by Web eID's `hashFunction` ("SHA-256", "SHA3-384", ...).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Sha224 => "SHA-224",
+            Self::Sha256 => "SHA-256",
+            Self::Sha384 => "SHA-384",
+            Self::Sha512 => "SHA-512",
+            Self::Sha3_224 => "SHA3-224",
+            Self::Sha3_256 => "SHA3-256",
+            Self::Sha3_384 => "SHA3-384",
+            Self::Sha3_512 => "SHA3-512",
+        }
+    }
+
+    /// Parses a Web eID `hashFunction` name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|h| h.name() == name)
+    }
+
+    /// The DER DigestInfo header that precedes the digest in an RSA PKCS#1 v1.5 signature
+    /// (RFC 8017 §9.2; SHA-3 OIDs from NIST CSOR 2.16.840.1.101.3.4.2.7-10).
+    pub fn digest_info_prefix(self) -> &'static [u8] {
+        match self {
+            Self::Sha224 => &DI_SHA224,
+            Self::Sha256 => &DI_SHA256,
+            Self::Sha384 => &DI_SHA384,
+            Self::Sha512 => &DI_SHA512,
+            Self::Sha3_224 => &DI_SHA3_224,
+            Self::Sha3_256 => &DI_SHA3_256,
+            Self::Sha3_384 => &DI_SHA3_384,
+            Self::Sha3_512 => &DI_SHA3_512,
+        }
+    }
+}
+
+/// A digest computed off-card, with the function that produced it. The length is checked.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Digest {
+    alg: HashAlgorithm,
+    bytes: Vec<u8>,
+}
+
+impl Digest {
+    /// Wraps a digest; fails if its length is not the function's output length.
+    pub fn new(alg: HashAlgorithm, bytes: Vec<u8>) -> Result<Self, CardError> {
+        if bytes.len() != alg.output_len() {
+            return Err(CardError::InvalidArgument(format!(
+                "a {} digest has {} bytes, got {}",
+                alg.name(),
+                alg.output_len(),
+                bytes.len()
+            )));
+        }
+        Ok(Self { alg, bytes })
+    }
+
+    /// The hash function.
+    pub fn algorithm(&self) -> HashAlgorithm {
+        self.alg
+    }
+
+    /// The digest bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// DigestInfo(prefix || digest), what an RSA PKCS#1 v1.5 key signs.
+    pub fn digest_info(&self) -> Vec<u8> {
+        let mut v = self.alg.digest_info_prefix().to_vec();
+        v.extend_from_slice(&self.bytes);
+        v
+    }
+}
+
+impl std::fmt::Debug for Digest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Digest({}, {})", self.alg.name(), hex::encode(&self.bytes))
+    }
+}
+
+const DI_SHA224: [u8; 19] = [
+    0x30, 0x2D, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x04, 0x05, 0x00, 0x04, 0x1C,
+];
+const DI_SHA256: [u8; 19] = [
+    0x30, 0x31, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20,
+];
+const DI_SHA384: [u8; 19] = [
+    0x30, 0x41, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30,
+];
+const DI_SHA512: [u8; 19] = [
+    0x30, 0x51, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40,
+];
+const DI_SHA3_224: [u8; 19] = [
+    0x30, 0x2D, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x07, 0x05, 0x00, 0x04, 0x1C,
+];
+const DI_SHA3_256: [u8; 19] = [
+    0x30, 0x31, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x08, 0x05, 0x00, 0x04, 0x20,
+];
+const DI_SHA3_384: [u8; 19] = [
+    0x30, 0x41, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x09, 0x05, 0x00, 0x04, 0x30,
+];
+const DI_SHA3_512: [u8; 19] = [
+    0x30, 0x51, 0x30, 0x0D, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x0A, 0x05, 0x00, 0x04, 0x40,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_lengths_and_prefixes() {
+        for h in HashAlgorithm::ALL {
+            assert_eq!(HashAlgorithm::from_name(h.name()), Some(h));
+            let p = h.digest_info_prefix();
+            // The outer SEQUENCE length covers the rest of the prefix plus the digest.
+            assert_eq!(usize::from(p[1]), p.len() - 2 + h.output_len());
+            assert_eq!(usize::from(p[18]), h.output_len());
+        }
+        assert_eq!(HashAlgorithm::from_name("SHA-1"), None);
+        assert!(Digest::new(HashAlgorithm::Sha256, vec![0; 31]).is_err());
+        let d = Digest::new(HashAlgorithm::Sha256, vec![0xAB; 32]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(d.digest_info().len(), 51);
+    }
+}

@@ -1,0 +1,28 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+pub mod apdu;
+pub mod atr;
+pub mod cards;
+pub mod error;
+pub mod hash;
+pub mod iso7816;
+pub mod pin;
+pub mod script;
+pub mod status;
+pub mod tlv;
+pub mod token;
+pub mod transport;
+
+pub use apdu::{exchange, Command, Response};
+pub use atr::{Atr, AtrPattern};
+pub use cards::{detect, CardDriver, DriverEntry, DRIVERS};
+pub use error::{CardError, ErrorClass, PinFailure};
+pub use hash::{Digest, HashAlgorithm};
+pub use pin::{Pin, PinPolicy};
+pub use status::StatusWord;
+pub use token::{
+    CardInfo, CardToken, CertificateKind, CryptoAlgorithm, Curve, KeyAlgorithm, KeyRole, Padding, PinInfo, Signature,
+    SignatureAlgorithm, Token,
+};
+pub use transport::{CardChannel, CardTransport, TransportError};

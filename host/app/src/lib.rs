@@ -1,1 +1,7 @@
-//! placeholder
+//! eidlink's applications: the `eidlink` command-line tool (and, in a later step, the
+//! native-messaging host). The binaries are thin; their logic lives here so it can be tested.
+#![forbid(unsafe_code)]
+
+pub mod certinfo;
+pub mod cli;
+pub mod diagnose;

@@ -177,6 +177,8 @@ pub trait Token: Send {
     fn pin_info(&mut self, role: KeyRole) -> Result<PinInfo, CardError>;
     /// Card facts (serial, version).
     fn card_info(&mut self) -> Result<CardInfo, CardError>;
+    /// Whether the signing key has a PIN of its own (PIN2).
+    fn has_signing_pin(&self) -> bool;
     /// Verifies `pin` and signs `digest` with the key of `role`. Never retries a PIN.
     fn sign(&mut self, role: KeyRole, pin: &Pin, digest: &Digest) -> Result<Signature, CardError>;
 }
@@ -238,6 +240,10 @@ impl<T: CardTransport> Token for CardToken<T> {
     fn card_info(&mut self) -> Result<CardInfo, CardError> {
         let mut ch = self.transport.begin()?;
         self.driver.card_info(ch.as_mut())
+    }
+
+    fn has_signing_pin(&self) -> bool {
+        self.driver.has_signing_pin()
     }
 
     fn sign(&mut self, role: KeyRole, pin: &Pin, digest: &Digest) -> Result<Signature, CardError> {

@@ -1,1 +1,266 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+use std::ffi::{CStr, CString};
+
+use eidlink_core::{detect, Atr, CardChannel, CardToken, CardTransport, Token, TransportError};
+use pcsc::{Context, Disposition, Protocols, ReaderState, Scope, ShareMode, State};
+
+/// Largest response pcsc-lite can return (extended APDU data + SW).
+const RECV_MAX: usize = pcsc::MAX_BUFFER_SIZE_EXTENDED;
+
+/// A reader as seen without connecting to its card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReaderInfo {
+    /// Reader name.
+    pub name: String,
+    /// Whether a card is in it.
+    pub card_present: bool,
+    /// Whether another application holds the card exclusively.
+    pub exclusive: bool,
+    /// The card's ATR when present.
+    pub atr: Option<Atr>,
+}
+
+/// Maps a PC/SC error to the typed transport error (the one place this happens).
+pub fn map_error(e: pcsc::Error) -> TransportError {
+    use pcsc::Error as E;
+    match e {
+        E::NoService | E::ServiceStopped | E::NoAccess => TransportError::NoService,
+        E::NoReadersAvailable => TransportError::NoReaders,
+        E::UnknownReader | E::ReaderUnavailable => TransportError::ReaderUnavailable,
+        E::NoSmartcard => TransportError::NoCard,
+        E::RemovedCard => TransportError::CardRemoved,
+        E::ResetCard => TransportError::CardReset,
+        E::SharingViolation => TransportError::SharingViolation,
+        E::Cancelled | E::CancelledByUser | E::SystemCancelled => TransportError::Cancelled,
+        E::Timeout | E::WaitedTooLong => TransportError::Timeout,
+        E::UnresponsiveCard | E::UnpoweredCard | E::ProtoMismatch | E::UnsupportedCard | E::CommError => {
+            TransportError::Unresponsive
+        }
+        other => TransportError::Other(other.to_string()),
+    }
+}
+
+/// Opens a PC/SC context.
+pub fn context() -> Result<Context, TransportError> {
+    Context::establish(Scope::User).map_err(map_error)
+}
+
+/// Lists readers and what is in them.
+pub fn readers(ctx: &Context) -> Result<Vec<ReaderInfo>, TransportError> {
+    let names = match ctx.list_readers_owned() {
+        Ok(n) => n,
+        Err(pcsc::Error::NoReadersAvailable) => return Ok(Vec::new()),
+        Err(e) => return Err(map_error(e)),
+    };
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut states: Vec<ReaderState> = names
+        .iter()
+        .map(|n| ReaderState::new(n.clone(), State::UNAWARE))
+        .collect();
+    ctx.get_status_change(std::time::Duration::ZERO, &mut states)
+        .map_err(map_error)?;
+    Ok(states
+        .iter()
+        .map(|s| {
+            let ev = s.event_state();
+            let card_present = ev.contains(State::PRESENT) && !ev.contains(State::MUTE);
+            ReaderInfo {
+                name: s.name().to_string_lossy().into_owned(),
+                card_present,
+                exclusive: ev.contains(State::EXCLUSIVE),
+                atr: card_present.then(|| Atr(s.atr().to_vec())),
+            }
+        })
+        .collect())
+}
+
+/// A connection to the card in one reader.
+pub struct PcscTransport {
+    card: Option<pcsc::Card>,
+    reader: String,
+    atr: Atr,
+    pin_presented: bool,
+}
+
+impl PcscTransport {
+    /// Connects (shared, T=0 or T=1) to the card in `reader`.
+    pub fn connect(ctx: &Context, reader: &str) -> Result<Self, TransportError> {
+        let cname = CString::new(reader).map_err(|_| TransportError::ReaderUnavailable)?;
+        let card = ctx
+            .connect(&cname, ShareMode::Shared, Protocols::ANY)
+            .map_err(map_error)?;
+        let status = card.status2_owned().map_err(map_error)?;
+        Ok(Self {
+            atr: Atr(status.atr().to_vec()),
+            card: Some(card),
+            reader: reader.to_owned(),
+            pin_presented: false,
+        })
+    }
+
+    /// Disconnects: resets the card if a PIN was presented on this connection (so its verified state
+    /// does not outlive us), else leaves it as it is.
+    pub fn close(mut self) -> Result<(), TransportError> {
+        self.disconnect()
+    }
+
+    fn disconnect(&mut self) -> Result<(), TransportError> {
+        let disposition = if self.pin_presented {
+            Disposition::ResetCard
+        } else {
+            Disposition::LeaveCard
+        };
+        match self.card.take() {
+            Some(card) => card.disconnect(disposition).map_err(|(_, e)| map_error(e)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for PcscTransport {
+    fn drop(&mut self) {
+        if let Err(e) = self.disconnect() {
+            tracing::debug!(reader = %self.reader, error = %e, "disconnect failed");
+        }
+    }
+}
+
+impl CardTransport for PcscTransport {
+    fn reader(&self) -> &str {
+        &self.reader
+    }
+
+    fn atr(&self) -> &Atr {
+        &self.atr
+    }
+
+    fn begin(&mut self) -> Result<Box<dyn CardChannel + '_>, TransportError> {
+        let card = self.card.as_mut().ok_or(TransportError::ReaderUnavailable)?;
+        // A reset by another application invalidates our handle: reconnect once and go on (the
+        // drivers select what they need at the start of every operation).
+        let card = match card.transaction2() {
+            Ok(tx) => {
+                return Ok(Box::new(PcscChannel {
+                    tx,
+                    pin_presented: &mut self.pin_presented,
+                }))
+            }
+            Err((card, pcsc::Error::ResetCard)) => {
+                card.reconnect(ShareMode::Shared, Protocols::ANY, Disposition::LeaveCard)
+                    .map_err(map_error)?;
+                card
+            }
+            Err((_, e)) => return Err(map_error(e)),
+        };
+        let tx = card.transaction().map_err(map_error)?;
+        Ok(Box::new(PcscChannel {
+            tx,
+            pin_presented: &mut self.pin_presented,
+        }))
+    }
+}
+
+/// An open transaction; dropping it ends the transaction and leaves the card as it is.
+struct PcscChannel<'a> {
+    tx: pcsc::Transaction<'a>,
+    pin_presented: &'a mut bool,
+}
+
+impl CardChannel for PcscChannel<'_> {
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
+        // VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER with data: a PIN reaches the card.
+        if apdu.len() > 5 && matches!(apdu.get(1), Some(0x20 | 0x24 | 0x2C)) {
+            *self.pin_presented = true;
+        }
+        let mut buf = vec![0u8; RECV_MAX];
+        let n = self.tx.transmit(apdu, &mut buf).map_err(map_error)?.len();
+        buf.truncate(n);
+        tracing::trace!(target: "eidlink::apdu", "> {}", eidlink_core::script::redacted_hex(apdu));
+        tracing::trace!(target: "eidlink::apdu", "< {}", eidlink_core::script::hex_spaced(&buf));
+        Ok(buf)
+    }
+}
+
+/// What discovery found in one reader.
+pub enum Found {
+    /// A supported card, ready to use.
+    Token(Box<dyn Token>),
+    /// A card no driver knows.
+    Unsupported {
+        /// Reader name.
+        reader: String,
+        /// The card's ATR.
+        atr: Atr,
+    },
+    /// A card that could not be connected to.
+    Error {
+        /// Reader name.
+        reader: String,
+        /// Why.
+        error: TransportError,
+    },
+}
+
+/// Connects to every card present and binds a driver chosen by ATR.
+pub fn discover(ctx: &Context) -> Result<Vec<Found>, TransportError> {
+    let mut found = Vec::new();
+    for r in readers(ctx)? {
+        if !r.card_present {
+            continue;
+        }
+        match PcscTransport::connect(ctx, &r.name) {
+            Ok(t) => match detect(t.atr()) {
+                Some(entry) => found.push(Found::Token(Box::new(CardToken::new(t, (entry.make)())))),
+                None => found.push(Found::Unsupported {
+                    reader: r.name,
+                    atr: t.atr().clone(),
+                }),
+            },
+            Err(error) => found.push(Found::Error { reader: r.name, error }),
+        }
+    }
+    Ok(found)
+}
+
+/// Name of a reader as a C string, for callers that watch readers with `get_status_change`.
+pub fn reader_cstring(name: &str) -> Option<CString> {
+    CString::new(name).ok()
+}
+
+/// Reader name from a C string.
+pub fn reader_name(name: &CStr) -> String {
+    name.to_string_lossy().into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_map_to_typed_errors() {
+        assert_eq!(map_error(pcsc::Error::NoService), TransportError::NoService);
+        assert_eq!(map_error(pcsc::Error::ServiceStopped), TransportError::NoService);
+        assert_eq!(map_error(pcsc::Error::NoReadersAvailable), TransportError::NoReaders);
+        assert_eq!(map_error(pcsc::Error::NoSmartcard), TransportError::NoCard);
+        assert_eq!(map_error(pcsc::Error::RemovedCard), TransportError::CardRemoved);
+        assert_eq!(map_error(pcsc::Error::ResetCard), TransportError::CardReset);
+        assert_eq!(
+            map_error(pcsc::Error::SharingViolation),
+            TransportError::SharingViolation
+        );
+        assert_eq!(map_error(pcsc::Error::Timeout), TransportError::Timeout);
+        assert_eq!(map_error(pcsc::Error::Cancelled), TransportError::Cancelled);
+        assert_eq!(
+            map_error(pcsc::Error::ReaderUnavailable),
+            TransportError::ReaderUnavailable
+        );
+        assert!(matches!(
+            map_error(pcsc::Error::InvalidHandle),
+            TransportError::Other(_)
+        ));
+    }
+}

@@ -1,1 +1,5 @@
-fn main() {}
+//! The `eidlink` command-line tool.
+
+fn main() -> std::process::ExitCode {
+    eidlink_app::cli::main()
+}

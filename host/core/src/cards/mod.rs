@@ -30,6 +30,10 @@ pub trait CardDriver: Send + Sync {
     /// Verifies the PIN and signs the digest. A wrong PIN is reported, never retried.
     fn sign(&self, ch: &mut dyn CardChannel, role: KeyRole, pin: &Pin, digest: &Digest)
         -> Result<Signature, CardError>;
+    /// Whether the signing key has a PIN of its own (PIN2), distinct from the authentication PIN.
+    fn has_signing_pin(&self) -> bool {
+        false
+    }
     /// Card facts (serial, versions).
     fn card_info(&self, _ch: &mut dyn CardChannel) -> Result<CardInfo, CardError> {
         Ok(CardInfo::default())

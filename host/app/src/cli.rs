@@ -1,0 +1,430 @@
+//! The `eidlink` command-line tool: readers, card info, certificates, signatures, diagnostics.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use base64::Engine as _;
+use clap::{Args, Parser, Subcommand};
+use eidlink_core::{
+    CardError, CertificateKind, Digest, HashAlgorithm, KeyRole, Pin, PinFailure, Token, TransportError,
+};
+use eidlink_pcsc::Found;
+use zeroize::Zeroizing;
+
+use crate::certinfo::{self, CertError};
+
+/// eidlink: use your eID card from the command line.
+#[derive(Debug, Parser)]
+#[command(name = "eidlink", version, about, long_about = None)]
+pub struct Cli {
+    /// Use the card in this reader (a part of its name is enough); default: the first supported card.
+    #[arg(long, global = true)]
+    reader: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List card readers and the cards in them.
+    Readers,
+    /// Show the card: type, applet, serial, holder, certificate validity, PIN tries left.
+    Info,
+    /// Export a certificate.
+    Cert(CertArgs),
+    /// Sign a digest (or a file's digest) with the authentication or the signing key.
+    Sign(SignArgs),
+    /// Print everything support needs to know (no secrets).
+    Diagnose,
+}
+
+#[derive(Debug, Args)]
+#[group(id = "which", required = true, multiple = false)]
+struct WhichCert {
+    /// The authentication certificate.
+    #[arg(long, group = "which")]
+    auth: bool,
+    /// The signing (non-repudiation) certificate.
+    #[arg(long, group = "which")]
+    sign: bool,
+    /// The issuing CA certificate (Belgian eID).
+    #[arg(long, group = "which")]
+    ca: bool,
+    /// The root CA certificate (Belgian eID).
+    #[arg(long, group = "which")]
+    root: bool,
+}
+
+#[derive(Debug, Args)]
+struct CertArgs {
+    #[command(flatten)]
+    which: WhichCert,
+    /// PEM output (the default).
+    #[arg(long, conflicts_with = "der")]
+    pem: bool,
+    /// DER output.
+    #[arg(long)]
+    der: bool,
+    /// Write to this file instead of stdout.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[group(id = "key", required = true, multiple = false)]
+struct WhichKey {
+    /// The authentication key.
+    #[arg(long, group = "key")]
+    auth: bool,
+    /// The signing (non-repudiation) key.
+    #[arg(long, group = "key")]
+    sign: bool,
+}
+
+#[derive(Debug, Args)]
+#[group(id = "input", required = true, multiple = false)]
+struct SignInput {
+    /// The digest to sign, in hex.
+    #[arg(long, group = "input")]
+    digest: Option<String>,
+    /// A file whose digest is signed.
+    #[arg(long, group = "input")]
+    file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct SignArgs {
+    #[command(flatten)]
+    key: WhichKey,
+    /// Hash function: SHA-224, SHA-256, SHA-384, SHA-512, SHA3-224, SHA3-256, SHA3-384, SHA3-512.
+    #[arg(long, value_parser = parse_hash)]
+    hash: HashAlgorithm,
+    #[command(flatten)]
+    input: SignInput,
+    /// Read the PIN from this file descriptor (one line) instead of asking on the terminal.
+    #[arg(long)]
+    pin_fd: Option<u32>,
+    /// Write the raw signature to this file (stdout gets it in base64 otherwise).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+}
+
+fn parse_hash(s: &str) -> Result<HashAlgorithm, String> {
+    HashAlgorithm::from_name(&s.to_ascii_uppercase()).ok_or_else(|| {
+        let names: Vec<&str> = HashAlgorithm::ALL.iter().map(|h| h.name()).collect();
+        format!("unknown hash function '{s}' (one of {})", names.join(", "))
+    })
+}
+
+/// A failed command: its message says what to do; its exit code tells scripts what kind of failure.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// A card or reader problem.
+    #[error("{}", card_message(.0))]
+    Card(#[from] CardError),
+    /// A certificate or signature check.
+    #[error(transparent)]
+    Cert(#[from] CertError),
+    /// No supported card was found.
+    #[error("{0}")]
+    NoCard(String),
+    /// Bad input from the user.
+    #[error("{0}")]
+    Input(String),
+    /// File I/O.
+    #[error("{0}")]
+    Io(String),
+}
+
+impl From<TransportError> for CliError {
+    fn from(e: TransportError) -> Self {
+        Self::Card(e.into())
+    }
+}
+
+impl CliError {
+    /// Exit codes: 1 other, 3 no service / no reader, 4 no (supported) card, 5 PIN, 6 card refused,
+    /// 7 signature does not verify. (2 is clap's usage error.)
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Card(CardError::Transport(
+                TransportError::NoService | TransportError::NoReaders | TransportError::ReaderUnavailable,
+            )) => 3,
+            Self::NoCard(_)
+            | Self::Card(CardError::Transport(TransportError::NoCard | TransportError::CardRemoved)) => 4,
+            Self::Card(CardError::Pin(_)) => 5,
+            Self::Card(_) => 6,
+            Self::Cert(CertError::BadSignature) => 7,
+            Self::Cert(_) | Self::Input(_) | Self::Io(_) => 1,
+        }
+    }
+}
+
+fn card_message(e: &CardError) -> String {
+    match e {
+        CardError::Transport(TransportError::NoService) => {
+            "the smart card service is not running: start pcscd (sudo systemctl start pcscd)".to_owned()
+        }
+        CardError::Transport(TransportError::NoReaders) => {
+            "no reader found: connect a card reader (and check that pcscd is running)".to_owned()
+        }
+        CardError::Pin(PinFailure::Wrong { retries }) => format!(
+            "wrong PIN: {retries} {} left{}",
+            if *retries == 1 { "try" } else { "tries" },
+            if *retries == 1 {
+                " (the next wrong PIN blocks the card)"
+            } else {
+                ""
+            }
+        ),
+        CardError::Pin(PinFailure::Blocked) => {
+            "the PIN is blocked: unblock it with your PUK code at your municipality or issuer".to_owned()
+        }
+        CardError::Pin(PinFailure::InvalidFormat) => "the PIN must be 4 to 12 digits for this card".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// Runs the CLI with the process arguments.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli, &mut std::io::stdout().lock()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("eidlink: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Runs one command, writing results to `out` (human notes go to stderr).
+pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
+    let io = |e: std::io::Error| CliError::Io(e.to_string());
+    match cli.command {
+        Command::Readers => readers(out).map_err(CliError::from),
+        Command::Info => info(&mut token(cli.reader.as_deref())?, out),
+        Command::Cert(args) => {
+            let kind = if args.which.auth {
+                CertificateKind::Authentication
+            } else if args.which.sign {
+                CertificateKind::Signing
+            } else if args.which.ca {
+                CertificateKind::IntermediateCa
+            } else {
+                CertificateKind::Root
+            };
+            let der = token(cli.reader.as_deref())?.certificate(kind)?;
+            let bytes = if args.der { der } else { pem(&der).into_bytes() };
+            match args.output {
+                Some(path) => std::fs::write(&path, bytes).map_err(io),
+                None => out.write_all(&bytes).map_err(io),
+            }
+        }
+        Command::Sign(args) => sign(&mut token(cli.reader.as_deref())?, args, out),
+        Command::Diagnose => crate::diagnose::run(out).map_err(io),
+    }
+}
+
+/// Wraps DER in PEM.
+pub fn pem(der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut s = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        s.push_str(&String::from_utf8_lossy(line));
+        s.push('\n');
+    }
+    s.push_str("-----END CERTIFICATE-----\n");
+    s
+}
+
+fn readers(out: &mut dyn Write) -> Result<(), CardError> {
+    let ctx = eidlink_pcsc::context()?;
+    let list = eidlink_pcsc::readers(&ctx)?;
+    if list.is_empty() {
+        return Err(TransportError::NoReaders.into());
+    }
+    for r in list {
+        let line = match &r.atr {
+            None => format!("{}: no card", r.name),
+            Some(atr) => {
+                let card = eidlink_core::detect(atr).map_or("unsupported card", |d| d.name);
+                format!("{}: {card}, ATR {atr}", r.name)
+            }
+        };
+        let _ = writeln!(out, "{line}");
+    }
+    Ok(())
+}
+
+/// The first supported card (in the reader whose name contains `reader`, if given).
+pub fn token(reader: Option<&str>) -> Result<Box<dyn Token>, CliError> {
+    let ctx = eidlink_pcsc::context()?;
+    let all = eidlink_pcsc::readers(&ctx)?;
+    if all.is_empty() {
+        return Err(CardError::from(TransportError::NoReaders).into());
+    }
+    let mut problems = Vec::new();
+    for found in eidlink_pcsc::discover(&ctx)? {
+        match found {
+            Found::Token(t) if reader.is_none_or(|r| t.reader().contains(r)) => return Ok(t),
+            Found::Token(_) => {}
+            Found::Unsupported { reader: name, atr } if reader.is_none_or(|r| name.contains(r)) => {
+                problems.push(format!("{name}: card not supported (ATR {atr})"))
+            }
+            Found::Error { reader: name, error } if reader.is_none_or(|r| name.contains(r)) => {
+                problems.push(format!("{name}: {error}"))
+            }
+            _ => {}
+        }
+    }
+    if problems.is_empty() {
+        let which = reader.map_or(String::new(), |r| format!(" in reader '{r}'"));
+        Err(CliError::NoCard(format!("no eID card found{which}: insert your card")))
+    } else {
+        Err(CliError::NoCard(format!(
+            "no supported eID card found: {}",
+            problems.join("; ")
+        )))
+    }
+}
+
+fn info(t: &mut Box<dyn Token>, out: &mut dyn Write) -> Result<(), CliError> {
+    let card = t.card_info()?;
+    let mut lines = vec![
+        ("reader", t.reader().to_owned()),
+        ("ATR", t.atr().to_string()),
+        ("card", t.card_name().to_owned()),
+    ];
+    if let Some(v) = card.version {
+        lines.push(("applet", v));
+    }
+    if let Some(s) = card.serial {
+        lines.push(("serial", s));
+    }
+    for (label, kind) in [
+        ("authentication", CertificateKind::Authentication),
+        ("signing", CertificateKind::Signing),
+    ] {
+        match t.certificate(kind) {
+            Ok(der) => {
+                let s = certinfo::summarize(&der)?;
+                if kind == CertificateKind::Authentication {
+                    let nn = s.serial_number.as_deref().map_or(String::new(), |n| format!(" ({n})"));
+                    lines.push(("holder", format!("{}{nn}", s.holder)));
+                }
+                lines.push((label, format!("{}, {}, issued by {}", s.subject_cn, s.key, s.issuer_cn)));
+                lines.push(("  valid", format!("{} to {}", s.not_before, s.not_after)));
+            }
+            Err(CardError::Unsupported(why)) => lines.push((label, format!("none ({why})"))),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut roles = vec![("PIN tries left", KeyRole::Authentication)];
+    if t.has_signing_pin() {
+        roles = vec![
+            ("PIN1 tries left", KeyRole::Authentication),
+            ("PIN2 tries left", KeyRole::Signing),
+        ];
+    }
+    for (label, role) in roles {
+        let p = t.pin_info(role)?;
+        let tries = p.tries_left.map_or("unknown".to_owned(), |n| n.to_string());
+        lines.push((label, format!("{tries} of {}", p.max_tries)));
+    }
+    for (k, v) in lines {
+        let _ = writeln!(out, "{:<16}{v}", format!("{k}:"));
+    }
+    Ok(())
+}
+
+fn sign(t: &mut Box<dyn Token>, args: SignArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let digest_bytes = match (&args.input.digest, &args.input.file) {
+        (Some(hex_digest), _) => {
+            hex::decode(hex_digest.trim()).map_err(|e| CliError::Input(format!("--digest is not hex: {e}")))?
+        }
+        (None, Some(path)) => {
+            let data = std::fs::read(path).map_err(|e| CliError::Io(format!("{}: {e}", path.display())))?;
+            hash(args.hash, &data)
+        }
+        (None, None) => return Err(CliError::Input("give --digest or --file".to_owned())),
+    };
+    let digest = Digest::new(args.hash, digest_bytes).map_err(|e| CliError::Input(e.to_string()))?;
+    let (role, kind, what) = if args.key.auth {
+        (
+            KeyRole::Authentication,
+            CertificateKind::Authentication,
+            "authentication",
+        )
+    } else {
+        (KeyRole::Signing, CertificateKind::Signing, "signing")
+    };
+    let cert = t.certificate(kind)?;
+    let summary = certinfo::summarize(&cert)?;
+    let pin_info = t.pin_info(role)?;
+    if pin_info.is_blocked() {
+        // No VERIFY is ever sent to a blocked PIN.
+        return Err(CardError::Pin(PinFailure::Blocked).into());
+    }
+    let tries = pin_info.tries_left.map_or("unknown".to_owned(), |n| n.to_string());
+    eprintln!(
+        "Signing with the {what} key of {} ({}); PIN tries left: {tries}",
+        summary.holder,
+        t.card_name()
+    );
+    let pin = read_pin(args.pin_fd)?;
+    let sig = t.sign(role, &pin, &digest)?;
+    drop(pin);
+    certinfo::verify(&cert, &digest, &sig.bytes, &sig.algorithm)?;
+    eprintln!(
+        "Signature verified with the public key of '{}' ({} {})",
+        summary.subject_cn,
+        summary.key,
+        digest.algorithm().name()
+    );
+    match args.output {
+        Some(path) => std::fs::write(&path, &sig.bytes).map_err(|e| CliError::Io(e.to_string())),
+        None => writeln!(out, "{}", base64::engine::general_purpose::STANDARD.encode(&sig.bytes))
+            .map_err(|e| CliError::Io(e.to_string())),
+    }
+}
+
+/// Hashes data with one of the supported functions.
+pub fn hash(alg: HashAlgorithm, data: &[u8]) -> Vec<u8> {
+    use sha2::Digest as _;
+    match alg {
+        HashAlgorithm::Sha224 => sha2::Sha224::digest(data).to_vec(),
+        HashAlgorithm::Sha256 => sha2::Sha256::digest(data).to_vec(),
+        HashAlgorithm::Sha384 => sha2::Sha384::digest(data).to_vec(),
+        HashAlgorithm::Sha512 => sha2::Sha512::digest(data).to_vec(),
+        HashAlgorithm::Sha3_224 => sha3::Sha3_224::digest(data).to_vec(),
+        HashAlgorithm::Sha3_256 => sha3::Sha3_256::digest(data).to_vec(),
+        HashAlgorithm::Sha3_384 => sha3::Sha3_384::digest(data).to_vec(),
+        HashAlgorithm::Sha3_512 => sha3::Sha3_512::digest(data).to_vec(),
+        _ => Vec::new(),
+    }
+}
+
+/// Reads the PIN from a file descriptor (scripts) or the terminal without echo.
+fn read_pin(fd: Option<u32>) -> Result<Pin, CliError> {
+    let mut raw = Zeroizing::new(String::new());
+    match fd {
+        Some(fd) => {
+            // /dev/fd/N is the descriptor the caller passed, opened without any unsafe code.
+            let mut f = std::fs::File::open(format!("/dev/fd/{fd}"))
+                .map_err(|e| CliError::Input(format!("cannot read the PIN from fd {fd}: {e}")))?;
+            f.read_to_string(&mut raw)
+                .map_err(|e| CliError::Input(format!("cannot read the PIN: {e}")))?;
+        }
+        None => {
+            if !std::io::stdin().is_terminal() {
+                return Err(CliError::Input(
+                    "no terminal to ask the PIN on: use --pin-fd N".to_owned(),
+                ));
+            }
+            raw = Zeroizing::new(rpassword::prompt_password("PIN: ").map_err(|e| CliError::Input(e.to_string()))?);
+        }
+    }
+    let line = raw.lines().next().unwrap_or("");
+    Ok(Pin::new(Zeroizing::new(line.trim_end_matches('\r').to_owned())))
+}

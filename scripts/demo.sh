@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The main job, end to end on this machine: pcscd with the vpcd virtual reader, the virtual Belgian
+# eID card (applet 1.8) inserted in it, then eidlink reads the card, exports the certificates and
+# signs a challenge with the authentication key and a document hash with the signing key, each
+# signature verified with the certificate's public key.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+EIDLINK_TMP=$(mktemp -d /tmp/eidlink-demo.XXXXXX)
+PROFILE=${1:-belpic18}
+cleanup() {
+    [ -n "${CARD_PID:-}" ] && kill "$CARD_PID" 2>/dev/null && wait "$CARD_PID" 2>/dev/null
+    stop_pcscd
+}
+trap cleanup EXIT
+
+ensure_rust
+install_packages
+log "building eidlink"
+cargo build --release --locked --bin eidlink --bin eidlink-vcard
+BIN=target/release
+start_pcscd
+log "inserting the virtual card ($PROFILE, PIN 1234)"
+"$BIN/eidlink-vcard" --profile "$PROFILE" --apdu-log "$EIDLINK_TMP/apdu.log" &
+CARD_PID=$!
+for _ in $(seq 1 40); do "$BIN/eidlink" readers 2>/dev/null | grep -q "eID" && break; sleep 0.1; done
+
+log "eidlink readers"
+"$BIN/eidlink" readers
+log "eidlink info"
+"$BIN/eidlink" info
+log "eidlink cert --auth --pem"
+"$BIN/eidlink" cert --auth --pem -o "$EIDLINK_TMP/auth.pem"
+"$BIN/eidlink" cert --sign --der -o "$EIDLINK_TMP/sign.der"
+openssl x509 -in "$EIDLINK_TMP/auth.pem" -noout -subject -issuer -dates 2>/dev/null || head -3 "$EIDLINK_TMP/auth.pem"
+
+log "sign a login challenge with the authentication key"
+head -c 32 /dev/urandom > "$EIDLINK_TMP/challenge"
+"$BIN/eidlink" sign --auth --hash SHA-384 --file "$EIDLINK_TMP/challenge" --pin-fd 3 3<<<"1234"
+log "sign a contract with the signing key"
+printf 'Enrollment contract between the citizen and the public service.\n' > "$EIDLINK_TMP/contract.txt"
+"$BIN/eidlink" sign --sign --hash SHA-256 --file "$EIDLINK_TMP/contract.txt" --pin-fd 3 3<<<"1234"
+log "the card saw $(grep -c '^>' "$EIDLINK_TMP/apdu.log" 2>/dev/null || echo '?') APDUs (log: $EIDLINK_TMP/apdu.log)"
+log "demo done"

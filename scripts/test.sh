@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every eidlink test on this machine: installs system packages, starts pcscd with the vpcd
+# virtual reader, runs format and lint checks, unit tests, transcript replays and the tests through
+# the real PC/SC stack with the virtual card (including OpenSC's cross-check), then stops pcscd.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+EIDLINK_TMP=$(mktemp -d /tmp/eidlink-test.XXXXXX)
+trap 'stop_pcscd' EXIT
+
+ensure_rust
+install_packages
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+log "building"
+cargo build --workspace --all-targets --locked
+start_pcscd
+export EIDLINK_PCSCD_LOG="$EIDLINK_TMP/pcscd.log"
+log "cargo test"
+cargo test --workspace --locked

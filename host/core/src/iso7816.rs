@@ -100,6 +100,30 @@ pub fn read_exact(ch: &mut dyn CardChannel, size: usize, chunk: usize) -> Result
     Ok(out)
 }
 
+/// Reads `size` bytes of the selected EF with READ BINARY Le = `00` (up to 256 bytes), advancing the
+/// offset by what each answer held: the card decides the chunk size (FinEID v3/v4 answer 181 bytes at
+/// a time; cards.md §2.8) and small files come back whole in one command (the LatEID PKCS#15 directory
+/// files). An answer longer than what is left is cut at `size`; an empty one is an error, so a card
+/// cannot make this loop forever.
+pub fn read_advancing(ch: &mut dyn CardChannel, size: usize) -> Result<Vec<u8>, CardError> {
+    let mut out = Vec::with_capacity(size);
+    while out.len() < size {
+        let offset = u16::try_from(out.len()).map_err(|_| CardError::Malformed("file larger than 32 KiB"))?;
+        if offset > 0x7FFF {
+            return Err(CardError::Malformed("file larger than 32 KiB"));
+        }
+        let data = exchange(ch, &read_binary(offset, crate::apdu::SHORT_MAX_LE))?.ok("READ BINARY")?;
+        if data.is_empty() {
+            return Err(CardError::Malformed(
+                "READ BINARY returned no data before the end of the file",
+            ));
+        }
+        let take = data.len().min(size - out.len());
+        out.extend_from_slice(&data[..take]);
+    }
+    Ok(out)
+}
+
 /// Reads a DER object (a certificate) from the selected EF: the first chunk gives the DER length,
 /// then exactly the remaining bytes are read, so zero padding after the object is never read.
 pub fn read_der(ch: &mut dyn CardChannel, chunk: usize) -> Result<Vec<u8>, CardError> {
@@ -170,6 +194,19 @@ mod tests {
         let mut ch = ScriptedChannel::from_pairs(&[("00B0000000", &first), ("00B001002C", &rest)]);
         assert_eq!(read_der(&mut ch, 256).ok(), Some(cert));
         assert!(ch.finish().is_ok());
+    }
+
+    #[test]
+    fn advancing_read_follows_the_card_chunk_size() {
+        let data: Vec<u8> = (0..300u16).map(|i| i as u8).collect();
+        let mut ch = ScriptedChannel::from_pairs(&[
+            ("00B0000000", &format!("{}9000", hex::encode(&data[..181]))),
+            ("00B000B500", &format!("{}9000", hex::encode(&data[181..]))),
+        ]);
+        assert_eq!(read_advancing(&mut ch, 300).ok(), Some(data));
+        assert!(ch.finish().is_ok());
+        let mut empty = ScriptedChannel::from_pairs(&[("00B0000000", "9000")]);
+        assert!(matches!(read_advancing(&mut empty, 10), Err(CardError::Malformed(_))));
     }
 
     #[test]

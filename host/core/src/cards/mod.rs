@@ -5,6 +5,8 @@
 //! scripted channel in unit tests, or over any other transport.
 
 pub mod belpic;
+pub mod idemia;
+pub mod thales;
 
 use crate::atr::{Atr, AtrPattern};
 use crate::error::CardError;
@@ -69,6 +71,38 @@ pub static DRIVERS: &[DriverEntry] = &[
         name: belpic::NAME_V17,
         atrs: belpic::ATRS_V17,
         make: belpic::make_v17,
+    },
+    // `3B DB 96 00 80 B1 FE 45 1F 83 00 12 23 3F 53 65 49 44 0F 90 00 F1`: EstEID IDEMIA Cosmo 8.1/8.2
+    // (libelectronic-id electronic-id.cpp "EstEID Idemia v1.0"; cards.md §2.1).
+    // `3B DC 96 00 80 B1 FE 45 1F 83 00 12 23 3F 54 65 49 44 32 0F 90 00 C3`: EstEID IDEMIA Cosmo X
+    // (cards.md §2.1; OpenSC card-esteid2018.c:43-49).
+    DriverEntry {
+        name: idemia::NAME_ESTEID,
+        atrs: idemia::ATRS_ESTEID,
+        make: idemia::make_esteid,
+    },
+    // `3B DB 96 00 80 B1 FE 45 1F 83 00 12 42 8F 53 65 49 44 0F 90 00 20`: LatEID IDEMIA v2.0
+    // (libelectronic-id electronic-id.cpp "LatEID Idemia v2.0"; cards.md §2.1).
+    DriverEntry {
+        name: idemia::NAME_LATEID_V2,
+        atrs: idemia::ATRS_LATEID_V2,
+        make: idemia::make_lateid_v2,
+    },
+    // `3B 7F 96 00 00 80 31 B8 65 B0 85 03 00 EF 12 00 F6 82 90 00`: FinEID v3.0
+    // (libelectronic-id electronic-id.cpp "FinEID v3.0").
+    // `3B 7F 96 00 00 80 31 B8 65 B0 85 04 02 1B 12 00 F6 82 90 00`: FinEID v3.1
+    // (libelectronic-id electronic-id.cpp "FinEID v3.1").
+    DriverEntry {
+        name: thales::NAME_FINEID_V3,
+        atrs: thales::ATRS_FINEID_V3,
+        make: thales::make_fineid_v3,
+    },
+    // `3B 7F 96 00 00 80 31 B8 65 B0 85 05 00 11 12 24 60 82 90 00`: FinEID v4.0
+    // (libelectronic-id electronic-id.cpp "FinEID v4.0").
+    DriverEntry {
+        name: thales::NAME_FINEID_V4,
+        atrs: thales::ATRS_FINEID_V4,
+        make: thales::make_fineid_v4,
     },
 ];
 

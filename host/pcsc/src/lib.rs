@@ -83,7 +83,16 @@ pub struct PcscTransport {
     card: Option<pcsc::Card>,
     reader: String,
     atr: Atr,
+    state: ConnState,
+}
+
+/// What the channels of one connection observed, for choosing how to disconnect.
+#[derive(Debug, Default)]
+struct ConnState {
+    /// A PIN reached the card on this connection.
     pin_presented: bool,
+    /// The card went away during an exchange.
+    removed: bool,
 }
 
 impl PcscTransport {
@@ -98,18 +107,19 @@ impl PcscTransport {
             atr: Atr(status.atr().to_vec()),
             card: Some(card),
             reader: reader.to_owned(),
-            pin_presented: false,
+            state: ConnState::default(),
         })
     }
 
     /// Disconnects: resets the card if a PIN was presented on this connection (so its verified state
-    /// does not outlive us), else leaves it as it is.
+    /// does not outlive us), else leaves it as it is. A card that went away is not reset: there is
+    /// nothing to reset, and a reset request on an empty slot confuses some reader drivers (vpcd).
     pub fn close(mut self) -> Result<(), TransportError> {
         self.disconnect()
     }
 
     fn disconnect(&mut self) -> Result<(), TransportError> {
-        let disposition = if self.pin_presented {
+        let disposition = if self.state.pin_presented && !self.state.removed {
             Disposition::ResetCard
         } else {
             Disposition::LeaveCard
@@ -146,7 +156,7 @@ impl CardTransport for PcscTransport {
             Ok(tx) => {
                 return Ok(Box::new(PcscChannel {
                     tx,
-                    pin_presented: &mut self.pin_presented,
+                    state: &mut self.state,
                 }))
             }
             Err((card, pcsc::Error::ResetCard)) => {
@@ -159,7 +169,7 @@ impl CardTransport for PcscTransport {
         let tx = card.transaction().map_err(map_error)?;
         Ok(Box::new(PcscChannel {
             tx,
-            pin_presented: &mut self.pin_presented,
+            state: &mut self.state,
         }))
     }
 }
@@ -167,17 +177,30 @@ impl CardTransport for PcscTransport {
 /// An open transaction; dropping it ends the transaction and leaves the card as it is.
 struct PcscChannel<'a> {
     tx: pcsc::Transaction<'a>,
-    pin_presented: &'a mut bool,
+    state: &'a mut ConnState,
 }
 
 impl CardChannel for PcscChannel<'_> {
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError> {
         // VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER with data: a PIN reaches the card.
         if apdu.len() > 5 && matches!(apdu.get(1), Some(0x20 | 0x24 | 0x2C)) {
-            *self.pin_presented = true;
+            self.state.pin_presented = true;
         }
         let mut buf = vec![0u8; RECV_MAX];
-        let n = self.tx.transmit(apdu, &mut buf).map_err(map_error)?.len();
+        let n = match self.tx.transmit(apdu, &mut buf) {
+            Ok(r) => r.len(),
+            Err(e) => {
+                let e = map_error(e);
+                self.state.removed |= matches!(e, TransportError::CardRemoved | TransportError::NoCard);
+                return Err(e);
+            }
+        };
+        if n == 0 {
+            // A reader returns at least SW1 SW2; nothing at all means the card went away during the
+            // exchange (Debian's vpcd reports a pulled card this way instead of SCARD_W_REMOVED_CARD).
+            self.state.removed = true;
+            return Err(TransportError::CardRemoved);
+        }
         buf.truncate(n);
         tracing::trace!(target: "eidlink::apdu", "> {}", eidlink_core::script::redacted_hex(apdu));
         tracing::trace!(target: "eidlink::apdu", "< {}", eidlink_core::script::hex_spaced(&buf));

@@ -1,0 +1,95 @@
+//! Shared set-up of the tests that run through the real pcscd with the virtual card in the vpcd reader.
+#![allow(dead_code)]
+
+use std::sync::mpsc;
+use std::sync::MutexGuard;
+use std::time::{Duration, Instant};
+
+use eidlink_core::{detect, CardToken, CardTransport, Token};
+use eidlink_pcsc::PcscTransport;
+use eidlink_tests::{vpcd, vpcd_test_lock, CardOptions, Profile, VirtualCardHandle};
+
+/// The reader vpcd creates for port 35963.
+pub const READER: &str = "Virtual PCD 00 00";
+const PORT: u16 = 35963;
+
+/// A virtual card in the vpcd reader, for the duration of one test (which holds the vpcd lock).
+pub struct Inserted {
+    pub handle: VirtualCardHandle,
+    _lock: MutexGuard<'static, ()>,
+}
+
+/// Inserts a card with default options (PIN 1234, EstEID PIN2 12345, 3 tries).
+pub fn insert(profile: Profile) -> Inserted {
+    insert_with(profile, &CardOptions::default())
+}
+
+/// Inserts a card and waits until pcscd shows it in the reader with its ATR.
+pub fn insert_with(profile: Profile, options: &CardOptions) -> Inserted {
+    let lock = vpcd_test_lock();
+    assert!(
+        vpcd::listener_present(PORT),
+        "pcscd with the vsmartcard vpcd driver is not running (nothing listens on {PORT}): \
+         run `bash scripts/test.sh`, or install vsmartcard-vpcd and start `pcscd -f`"
+    );
+    // The previous test's card must be seen as gone first, or pcscd would keep its ATR.
+    wait_reader(
+        |atr| atr.is_none(),
+        "the reader to be empty (is another eidlink-vcard running?)",
+    );
+    let handle = VirtualCardHandle::start(profile, options, PORT).expect("start the virtual card");
+    handle
+        .wait_present(Duration::from_secs(10))
+        .expect("vpcd polls the card");
+    let want = profile.atr().to_vec();
+    wait_reader(|atr| atr == Some(&want[..]), "pcscd to show the card");
+    Inserted { handle, _lock: lock }
+}
+
+/// Waits until the reader's state satisfies `ok` (pcscd polls vpcd about every 400 ms).
+pub fn wait_reader(ok: impl Fn(Option<&[u8]>) -> bool, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let ctx = eidlink_pcsc::context().expect("PC/SC context");
+        let state = eidlink_pcsc::readers(&ctx).expect("list readers");
+        let reader = state.iter().find(|r| r.name == READER);
+        if ok(reader.and_then(|r| r.atr.as_ref()).map(|a| a.as_bytes())) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}: {state:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Connects to the card in the vpcd reader and binds its driver by ATR.
+pub fn token() -> Box<dyn Token> {
+    let ctx = eidlink_pcsc::context().expect("PC/SC context");
+    let t = PcscTransport::connect(&ctx, READER).expect("connect to the virtual card");
+    let entry = detect(t.atr()).expect("a driver for the virtual card's ATR");
+    Box::new(CardToken::new(t, (entry.make)()))
+}
+
+/// Runs `f` on another thread and fails the test if it does not return within `limit`: an
+/// operation that hangs is a bug, whatever it would have returned.
+pub fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(limit).expect("the operation hung")
+}
+
+/// SHA-2 digest of `data`.
+pub fn sha(alg: eidlink_core::HashAlgorithm, data: &[u8]) -> eidlink_core::Digest {
+    eidlink_core::Digest::new(alg, eidlink_app::cli::hash(alg, data)).expect("digest")
+}
+
+/// The commands of the APDU log, as (INS, has data).
+pub fn commands(h: &VirtualCardHandle) -> Vec<Vec<u8>> {
+    h.apdu_log().into_iter().map(|l| l.command).collect()
+}
+
+/// Whether a logged command is a VERIFY carrying a PIN (not the empty status query).
+pub fn is_pin_verify(cmd: &[u8]) -> bool {
+    cmd.len() > 5 && cmd[1] == 0x20
+}

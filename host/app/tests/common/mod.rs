@@ -1,5 +1,7 @@
 //! Shared set-up of the tests that run through the real pcscd with the virtual card in the vpcd reader.
 #![allow(dead_code)]
+// Test support: a failed set-up step is a failed test.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::sync::mpsc;
 use std::sync::MutexGuard;

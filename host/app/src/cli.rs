@@ -332,8 +332,9 @@ fn info(t: &mut Box<dyn Token>, out: &mut dyn Write) -> Result<(), CliError> {
         let tries = p.tries_left.map_or("unknown".to_owned(), |n| n.to_string());
         lines.push((label, format!("{tries} of {}", p.max_tries)));
     }
+    let width = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 2;
     for (k, v) in lines {
-        let _ = writeln!(out, "{:<16}{v}", format!("{k}:"));
+        let _ = writeln!(out, "{:<width$}{v}", format!("{k}:"));
     }
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! The card drivers over the real PC/SC stack: pcscd, the vpcd reader driver and the virtual card.
 //! Everything a driver reads is compared with the card's own PKI; every signature is verified with
 //! the certificate's public key.
+// Test helpers outside #[test] fns: a failed step is a failed test.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod common;
 

@@ -18,5 +18,11 @@ log "building"
 cargo build --workspace --all-targets --locked
 start_pcscd
 export EIDLINK_PCSCD_LOG="$EIDLINK_TMP/pcscd.log"
+vectors="${EIDLINK_VECTORS:-$PWD/../shared/vectors/apdu}"
+if [ -d "$vectors" ]; then
+    log "transcript replays use the recorded vectors in $vectors"
+else
+    log "SKIP: no APDU vectors at $vectors: the 8 transcript replay tests will pass without replaying"
+fi
 log "cargo test"
 cargo test --workspace --locked

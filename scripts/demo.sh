@@ -9,8 +9,13 @@ cd "$(dirname "$0")/.."
 EIDLINK_TMP=$(mktemp -d /tmp/eidlink-demo.XXXXXX)
 PROFILE=${1:-belpic18}
 cleanup() {
-    [ -n "${CARD_PID:-}" ] && kill "$CARD_PID" 2>/dev/null && wait "$CARD_PID" 2>/dev/null
+    local rc=$?
+    if [ -n "${CARD_PID:-}" ]; then
+        kill "$CARD_PID" 2>/dev/null || true
+        wait "$CARD_PID" 2>/dev/null || true
+    fi
     stop_pcscd
+    exit "$rc"
 }
 trap cleanup EXIT
 
@@ -40,5 +45,5 @@ head -c 32 /dev/urandom > "$EIDLINK_TMP/challenge"
 log "sign a contract with the signing key"
 printf 'Enrollment contract between the citizen and the public service.\n' > "$EIDLINK_TMP/contract.txt"
 "$BIN/eidlink" sign --sign --hash SHA-256 --file "$EIDLINK_TMP/contract.txt" --pin-fd 3 3<<<"1234"
-log "the card saw $(grep -c '^>' "$EIDLINK_TMP/apdu.log" 2>/dev/null || echo '?') APDUs (log: $EIDLINK_TMP/apdu.log)"
+log "the card saw $(grep -c ' > ' "$EIDLINK_TMP/apdu.log") APDUs in all (PINs masked in the log: $EIDLINK_TMP/apdu.log)"
 log "demo done"

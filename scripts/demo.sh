@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 EIDLINK_TMP=$(mktemp -d /tmp/eidlink-demo.XXXXXX)
 PROFILE=${1:-belpic18}
+# The virtual card's PINs: one PIN on Belgian cards; PIN1 and PIN2 on Estonian ones.
+AUTH_PIN=1234
+SIGN_PIN=1234
+[ "$PROFILE" = esteid ] && SIGN_PIN=12345
 cleanup() {
     local rc=$?
     if [ -n "${CARD_PID:-}" ]; then
@@ -25,7 +29,7 @@ log "building eidlink"
 cargo build --release --locked --bin eidlink --bin eidlink-vcard
 BIN=target/release
 start_pcscd
-log "inserting the virtual card ($PROFILE, PIN 1234)"
+log "inserting the virtual card ($PROFILE)"
 "$BIN/eidlink-vcard" --profile "$PROFILE" --apdu-log "$EIDLINK_TMP/apdu.log" &
 CARD_PID=$!
 for _ in $(seq 1 40); do "$BIN/eidlink" readers 2>/dev/null | grep -q "eID" && break; sleep 0.1; done
@@ -41,9 +45,9 @@ openssl x509 -in "$EIDLINK_TMP/auth.pem" -noout -subject -issuer -dates 2>/dev/n
 
 log "sign a login challenge with the authentication key"
 head -c 32 /dev/urandom > "$EIDLINK_TMP/challenge"
-"$BIN/eidlink" sign --auth --hash SHA-384 --file "$EIDLINK_TMP/challenge" --pin-fd 3 3<<<"1234"
+"$BIN/eidlink" sign --auth --hash SHA-384 --file "$EIDLINK_TMP/challenge" --pin-fd 3 3<<<"$AUTH_PIN"
 log "sign a contract with the signing key"
 printf 'Enrollment contract between the citizen and the public service.\n' > "$EIDLINK_TMP/contract.txt"
-"$BIN/eidlink" sign --sign --hash SHA-256 --file "$EIDLINK_TMP/contract.txt" --pin-fd 3 3<<<"1234"
+"$BIN/eidlink" sign --sign --hash SHA-256 --file "$EIDLINK_TMP/contract.txt" --pin-fd 3 3<<<"$SIGN_PIN"
 log "the card saw $(grep -c ' > ' "$EIDLINK_TMP/apdu.log") APDUs in all (PINs masked in the log: $EIDLINK_TMP/apdu.log)"
 log "demo done"

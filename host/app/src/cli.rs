@@ -132,6 +132,14 @@ pub enum CliError {
     /// Bad input from the user.
     #[error("{0}")]
     Input(String),
+    /// The PIN does not fit the card's rules; checked before the card is touched.
+    #[error("the PIN must be {min} to {max} digits for this card")]
+    PinFormat {
+        /// Fewest digits.
+        min: u8,
+        /// Most digits.
+        max: u8,
+    },
     /// File I/O.
     #[error("{0}")]
     Io(String),
@@ -153,7 +161,7 @@ impl CliError {
             )) => 3,
             Self::NoCard(_)
             | Self::Card(CardError::Transport(TransportError::NoCard | TransportError::CardRemoved)) => 4,
-            Self::Card(CardError::Pin(_)) => 5,
+            Self::Card(CardError::Pin(_)) | Self::PinFormat { .. } => 5,
             Self::Card(_) => 6,
             Self::Cert(CertError::BadSignature) => 7,
             Self::Cert(_) | Self::Input(_) | Self::Io(_) => 1,
@@ -181,7 +189,7 @@ fn card_message(e: &CardError) -> String {
         CardError::Pin(PinFailure::Blocked) => {
             "the PIN is blocked: unblock it with your PUK code at your municipality or issuer".to_owned()
         }
-        CardError::Pin(PinFailure::InvalidFormat) => "the PIN must be 4 to 12 digits for this card".to_owned(),
+        CardError::Pin(PinFailure::InvalidFormat) => "the card refused the PIN's format".to_owned(),
         other => other.to_string(),
     }
 }
@@ -374,6 +382,13 @@ fn sign(t: &mut Box<dyn Token>, args: SignArgs, out: &mut dyn Write) -> Result<(
         t.card_name()
     );
     let pin = read_pin(args.pin_fd)?;
+    let policy = t.pin_policy(role);
+    if policy.check(&pin).is_err() {
+        return Err(CliError::PinFormat {
+            min: policy.min_len,
+            max: policy.max_len,
+        });
+    }
     let sig = t.sign(role, &pin, &digest)?;
     drop(pin);
     certinfo::verify(&cert, &digest, &sig.bytes, &sig.algorithm)?;

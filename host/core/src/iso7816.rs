@@ -88,6 +88,13 @@ pub fn pin_status(sw: StatusWord) -> Result<(), CardError> {
 /// Reads `size` bytes of the selected EF in chunks of at most `chunk` bytes, the last one exact.
 pub fn read_exact(ch: &mut dyn CardChannel, size: usize, chunk: usize) -> Result<Vec<u8>, CardError> {
     let mut out = Vec::with_capacity(size);
+    read_rest(ch, &mut out, size, chunk)?;
+    Ok(out)
+}
+
+/// Appends to `out` what follows it in the selected EF until it holds `size` bytes, in chunks of at
+/// most `chunk` bytes, the last one exact (so no `6Cxx` and no padding is ever read).
+fn read_rest(ch: &mut dyn CardChannel, out: &mut Vec<u8>, size: usize, chunk: usize) -> Result<(), CardError> {
     while out.len() < size {
         let offset = u16::try_from(out.len()).map_err(|_| CardError::Malformed("file larger than 32 KiB"))?;
         let want = chunk.min(size - out.len());
@@ -97,7 +104,7 @@ pub fn read_exact(ch: &mut dyn CardChannel, size: usize, chunk: usize) -> Result
         }
         out.extend_from_slice(&data);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Reads `size` bytes of the selected EF with READ BINARY Le = `00` (up to 256 bytes), advancing the
@@ -139,19 +146,8 @@ pub fn read_der(ch: &mut dyn CardChannel, chunk: usize) -> Result<Vec<u8>, CardE
     if total > 0x7FFF {
         return Err(CardError::Malformed("certificate longer than 32 KiB"));
     }
-    if data.len() >= total {
-        data.truncate(total);
-        return Ok(data);
-    }
-    while data.len() < total {
-        let offset = data.len() as u16;
-        let want = chunk.min(total - data.len());
-        let part = exchange(ch, &read_binary(offset, want))?.ok("READ BINARY")?;
-        if part.is_empty() || part.len() > want {
-            return Err(CardError::Malformed("READ BINARY returned an unexpected length"));
-        }
-        data.extend_from_slice(&part);
-    }
+    data.truncate(total);
+    read_rest(ch, &mut data, total, chunk)?;
     Ok(data)
 }
 

@@ -104,6 +104,19 @@ impl Digest {
         Ok(Self { alg, bytes })
     }
 
+    /// Wraps a digest this crate computed, whose length is right by construction.
+    pub(crate) fn from_computed(alg: HashAlgorithm, bytes: Vec<u8>) -> Self {
+        Self { alg, bytes }
+    }
+
+    /// Hashes `data`.
+    pub fn of(alg: HashAlgorithm, data: &[u8]) -> Self {
+        Self {
+            alg,
+            bytes: crate::webeid::hash(alg, data),
+        }
+    }
+
     /// The hash function.
     pub fn algorithm(&self) -> HashAlgorithm {
         self.alg

@@ -1,0 +1,557 @@
+//! The JSON-lines protocol between the native-messaging host and the PIN program
+//! (docs/pin-dialog-protocol.md): requests read from stdin, one answer line per `ask` on stdout.
+//!
+//! Parsing is lenient about unknown fields (a newer host may send more) and strict about what the
+//! dialog shows: an `ask` whose origin has no plain host, or a `sign` without a hash, is refused.
+
+use std::fmt;
+use std::io::{self, BufRead, Write};
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+/// Longest request line accepted (a certificate summary and a fingerprint fit in far less).
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// Largest `pin.max` accepted: real cards allow 4 to 12 digits, PKCS#11 tokens a few more.
+pub const MAX_PIN_DIGITS: usize = 64;
+
+/// One line from the host.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Request {
+    /// Ask for consent or a PIN; answered by exactly one [`Response`] line.
+    Ask(Box<AskRequest>),
+    /// Something to show in the open dialog.
+    Status {
+        /// What happens on the host side.
+        message: StatusMessage,
+    },
+    /// Close the window and exit 0 (end of stdin means the same).
+    Close,
+}
+
+/// What the dialog asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// Log in: PIN of the authentication key.
+    Authenticate,
+    /// Sign a document: PIN of the signing key; the request carries the hash.
+    Sign,
+    /// The site asks for the signing certificate: yes or no, no PIN.
+    Consent,
+}
+
+/// An `ask` request.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct AskRequest {
+    /// What is asked.
+    pub purpose: Purpose,
+    /// `scheme://host[:port]` of the page that asks.
+    pub origin: String,
+    /// `fr`, `nl`, `de` or `en`; anything else means the system locale.
+    #[serde(default)]
+    pub lang: Option<String>,
+    /// Card holder's name.
+    #[serde(default)]
+    pub holder: Option<String>,
+    /// The certificate of the key that will be used (or shared, for `consent`).
+    #[serde(default)]
+    pub certificate: Option<CertificateInfo>,
+    /// The hash to sign (`sign` only).
+    #[serde(default)]
+    pub hash: Option<HashInfo>,
+    /// PIN rules (null for `consent`).
+    #[serde(default)]
+    pub pin: Option<PinRules>,
+    /// The PIN is typed on the reader's keypad.
+    #[serde(default)]
+    pub pinpad: bool,
+    /// What went wrong with the previous attempt.
+    #[serde(default)]
+    pub error: Option<AskError>,
+}
+
+/// A summary of a certificate, as the host formats it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CertificateInfo {
+    /// Subject common name (or a readable subject).
+    #[serde(default)]
+    pub subject: String,
+    /// Issuer common name.
+    #[serde(default)]
+    pub issuer: String,
+    /// First day of validity (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub not_before: String,
+    /// Last day of validity (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub not_after: String,
+}
+
+/// The hash a `sign` request will sign.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct HashInfo {
+    /// e.g. `SHA-256`.
+    pub function: String,
+    /// First bytes of the hash in hex, grouped.
+    pub fingerprint: String,
+}
+
+/// What the card accepts as a PIN.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PinRules {
+    /// `PIN`, `PIN1` or `PIN2`.
+    #[serde(default = "default_pin_label")]
+    pub label: String,
+    /// Fewest digits.
+    pub min: usize,
+    /// Most digits.
+    pub max: usize,
+    /// Tries left before the PIN blocks, if known.
+    #[serde(default)]
+    pub tries_left: Option<u32>,
+    /// Tries allowed by the card, if known.
+    #[serde(default)]
+    pub max_tries: Option<u32>,
+}
+
+fn default_pin_label() -> String {
+    "PIN".to_owned()
+}
+
+/// The error of the previous attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AskError {
+    /// The card refused the PIN.
+    WrongPin {
+        /// Tries left, if known.
+        #[serde(default)]
+        tries_left: Option<u32>,
+    },
+    /// Any other error, already worded by the host.
+    Message {
+        /// The text to show.
+        text: String,
+    },
+}
+
+/// A `status` message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusMessage {
+    /// The host waits for a card.
+    InsertCard,
+    /// The card was removed.
+    CardRemoved,
+    /// The host is busy with the card.
+    Working,
+    /// A status this program does not know (shown as "working").
+    #[serde(other)]
+    Other,
+}
+
+/// Why a line was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError(pub String);
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Parses and checks one request line (without its newline).
+pub fn parse_request(line: &str) -> Result<Request, ParseError> {
+    let request: Request = serde_json::from_str(line).map_err(|e| ParseError(format!("bad JSON request: {e}")))?;
+    if let Request::Ask(ask) = &request {
+        ask.check()?;
+    }
+    Ok(request)
+}
+
+impl AskRequest {
+    /// Checks what the dialog relies on: a plain origin, PIN rules when a PIN is typed, a hash to
+    /// show when signing.
+    pub fn check(&self) -> Result<(), ParseError> {
+        Origin::parse(&self.origin)?;
+        match self.purpose {
+            Purpose::Authenticate | Purpose::Sign => {
+                if let Some(pin) = &self.pin {
+                    if pin.min == 0 || pin.min > pin.max || pin.max > MAX_PIN_DIGITS {
+                        return Err(ParseError(format!(
+                            "pin.min/pin.max must satisfy 1 <= min <= max <= {MAX_PIN_DIGITS} (got {}..{})",
+                            pin.min, pin.max
+                        )));
+                    }
+                } else if !self.pinpad {
+                    return Err(ParseError(
+                        "an authenticate or sign request needs `pin` rules".to_owned(),
+                    ));
+                }
+                if self.purpose == Purpose::Sign && self.hash.is_none() {
+                    return Err(ParseError("a sign request needs `hash`".to_owned()));
+                }
+            }
+            Purpose::Consent => {}
+        }
+        Ok(())
+    }
+}
+
+/// An origin split into its parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// `https`, or `http` for localhost developer setups.
+    pub scheme: String,
+    /// Host name (lowercase, IDN in its `xn--` form as the browser sends it) or IP address.
+    pub host: String,
+    /// Explicit port, if any.
+    pub port: Option<u16>,
+}
+
+impl Origin {
+    /// Parses `scheme://host[:port]`. Refuses user info (`https://bank.example@evil.example`),
+    /// paths and characters that do not belong in a host name, so what the dialog shows big is
+    /// exactly the host the browser reported.
+    pub fn parse(origin: &str) -> Result<Origin, ParseError> {
+        let bad = |why: &str| ParseError(format!("origin {origin:?}: {why}"));
+        let (scheme, authority) = origin.split_once("://").ok_or_else(|| bad("not scheme://host"))?;
+        if scheme.is_empty() || !scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) {
+            return Err(bad("bad scheme"));
+        }
+        let authority = authority.strip_suffix('/').unwrap_or(authority);
+        if authority.contains(['/', '?', '#', '@', '\\']) {
+            return Err(bad("an origin has no user info, path, query or fragment"));
+        }
+        let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
+            let (ip6, after) = rest.split_once(']').ok_or_else(|| bad("unclosed ["))?;
+            if ip6.is_empty() || !ip6.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') {
+                return Err(bad("bad IPv6 address"));
+            }
+            let port = match after {
+                "" => None,
+                p => Some(p.strip_prefix(':').ok_or_else(|| bad("junk after ]"))?),
+            };
+            (format!("[{}]", ip6.to_ascii_lowercase()), port)
+        } else {
+            let (host, port) = match authority.rsplit_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (authority, None),
+            };
+            let host_ok = !host.is_empty()
+                && host.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
+                && !host.starts_with('.');
+            if !host_ok {
+                return Err(bad("bad host"));
+            }
+            (host.to_ascii_lowercase(), port)
+        };
+        let port = match port {
+            None => None,
+            Some(p) => Some(p.parse::<u16>().map_err(|_| bad("bad port"))?),
+        };
+        Ok(Origin {
+            scheme: scheme.to_ascii_lowercase(),
+            host,
+            port,
+        })
+    }
+
+    /// True for `https`.
+    pub fn is_secure(&self) -> bool {
+        self.scheme == "https"
+    }
+
+    /// The origin written out, e.g. `http://localhost:8080`.
+    pub fn full(&self) -> String {
+        match self.port {
+            Some(port) => format!("{}://{}:{port}", self.scheme, self.host),
+            None => format!("{}://{}", self.scheme, self.host),
+        }
+    }
+}
+
+/// The answer to an `ask`. `Debug` never shows the PIN.
+pub enum Response {
+    /// The PIN the user typed (digits only).
+    Pin(Zeroizing<String>),
+    /// Consent given.
+    Confirmed,
+    /// Escape, Cancel or the window closed.
+    Cancelled,
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Response::Pin(_) => f.write_str("Pin(REDACTED)"),
+            Response::Confirmed => f.write_str("Confirmed"),
+            Response::Cancelled => f.write_str("Cancelled"),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ResultLine<'a> {
+    result: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pin: Option<&'a str>,
+}
+
+impl Response {
+    /// The answer line, newline included, in a buffer that is wiped when dropped. The buffer is
+    /// allocated once, large enough, so serializing never leaves a copy of the PIN behind.
+    pub fn to_line(&self) -> Zeroizing<Vec<u8>> {
+        let (result, pin) = match self {
+            Response::Pin(pin) => ("pin", Some(pin.as_str())),
+            Response::Confirmed => ("confirmed", None),
+            Response::Cancelled => ("cancelled", None),
+        };
+        let capacity = 64 + pin.map_or(0, |p| p.len() * 6);
+        let mut line = Zeroizing::new(Vec::with_capacity(capacity));
+        // Writing into a Vec cannot fail, and two &str fields always serialize.
+        if serde_json::to_writer(&mut *line, &ResultLine { result, pin }).is_err() {
+            line.clear();
+            line.extend_from_slice(br#"{"result":"cancelled"}"#);
+        }
+        line.push(b'\n');
+        line
+    }
+
+    /// Writes the answer line with a single `write_all` (so std's line-buffered stdout passes it
+    /// straight through instead of keeping a copy in its buffer) and flushes.
+    pub fn write_to(&self, out: &mut impl Write) -> io::Result<()> {
+        let line = self.to_line();
+        out.write_all(&line)?;
+        out.flush()
+    }
+}
+
+/// One line read by [`read_line`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Line {
+    /// A complete line, without its `\n` (and `\r`).
+    Text(String),
+    /// A line longer than the limit (skipped up to its newline) or not UTF-8.
+    Invalid(String),
+    /// End of input.
+    Eof,
+}
+
+/// Reads one line of at most `max` bytes. A longer line is consumed up to its newline and
+/// reported as [`Line::Invalid`], so a runaway writer cannot make the dialog allocate without end.
+pub fn read_line(input: &mut impl BufRead, max: usize) -> io::Result<Line> {
+    let mut bytes = Vec::new();
+    let mut too_long = false;
+    let mut saw_any = false;
+    loop {
+        let buf = match input.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            if !saw_any {
+                return Ok(Line::Eof);
+            }
+            break;
+        }
+        saw_any = true;
+        let (chunk, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (&buf[..i], Some(i + 1)),
+            None => (buf, None),
+        };
+        if !too_long {
+            if bytes.len() + chunk.len() > max {
+                too_long = true;
+                bytes.clear();
+            } else {
+                bytes.extend_from_slice(chunk);
+            }
+        }
+        let used = done.unwrap_or(buf.len());
+        input.consume(used);
+        if done.is_some() {
+            break;
+        }
+    }
+    if too_long {
+        return Ok(Line::Invalid(format!("line longer than {max} bytes")));
+    }
+    if bytes.last() == Some(&b'\r') {
+        bytes.pop();
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Line::Text(text)),
+        Err(_) => Ok(Line::Invalid("line is not UTF-8".to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ASK: &str = r#"{"type":"ask","purpose":"sign","origin":"https://service.example.be","lang":"fr",
+        "holder":"Alice Specimen","certificate":{"subject":"Alice Specimen (Signature)","issuer":"Citizen CA",
+        "not_before":"2024-01-01","not_after":"2034-01-01"},"hash":{"function":"SHA-256","fingerprint":"3A7F 19C2"},
+        "pin":{"label":"PIN","min":4,"max":12,"tries_left":3,"max_tries":3},"pinpad":false,"error":null}"#;
+
+    #[test]
+    fn parses_the_documented_ask() {
+        let Request::Ask(ask) = parse_request(&ASK.replace('\n', "")).unwrap() else {
+            panic!("not an ask")
+        };
+        assert_eq!(ask.purpose, Purpose::Sign);
+        assert_eq!(ask.lang.as_deref(), Some("fr"));
+        assert_eq!(ask.hash.as_ref().unwrap().function, "SHA-256");
+        let pin = ask.pin.as_ref().unwrap();
+        assert_eq!(
+            (pin.min, pin.max, pin.tries_left, pin.max_tries),
+            (4, 12, Some(3), Some(3))
+        );
+        assert_eq!(ask.certificate.as_ref().unwrap().not_after, "2034-01-01");
+        assert!(!ask.pinpad);
+        assert_eq!(ask.error, None);
+    }
+
+    #[test]
+    fn parses_errors_status_and_close() {
+        let r = parse_request(
+            r#"{"type":"ask","purpose":"authenticate","origin":"https://a.be","pin":{"min":4,"max":12,"tries_left":2},"error":{"kind":"wrong_pin","tries_left":2}}"#,
+        )
+        .unwrap();
+        let Request::Ask(ask) = r else { panic!() };
+        assert_eq!(ask.error, Some(AskError::WrongPin { tries_left: Some(2) }));
+        assert_eq!(ask.pin.unwrap().label, "PIN");
+        let r = parse_request(
+            r#"{"type":"ask","purpose":"consent","origin":"https://a.be","pin":null,"hash":null,"error":{"kind":"message","text":"Card busy"}}"#,
+        )
+        .unwrap();
+        let Request::Ask(ask) = r else { panic!() };
+        assert_eq!(
+            ask.error,
+            Some(AskError::Message {
+                text: "Card busy".into()
+            })
+        );
+        assert_eq!(
+            parse_request(r#"{"type":"status","message":"insert_card"}"#).unwrap(),
+            Request::Status {
+                message: StatusMessage::InsertCard
+            }
+        );
+        assert_eq!(
+            parse_request(r#"{"type":"status","message":"reticulating"}"#).unwrap(),
+            Request::Status {
+                message: StatusMessage::Other
+            }
+        );
+        assert_eq!(parse_request(r#"{"type":"close"}"#).unwrap(), Request::Close);
+        assert_eq!(parse_request(r#"{"type":"close","extra":1}"#).unwrap(), Request::Close);
+    }
+
+    #[test]
+    fn refuses_malformed_requests() {
+        for line in [
+            "",
+            "not json",
+            r#"{"type":"nope"}"#,
+            r#"{"purpose":"sign"}"#,
+            r#"{"type":"ask","purpose":"login","origin":"https://a.be"}"#,
+            // no PIN rules without a pinpad
+            r#"{"type":"ask","purpose":"authenticate","origin":"https://a.be"}"#,
+            // sign without hash
+            r#"{"type":"ask","purpose":"sign","origin":"https://a.be","pin":{"min":4,"max":12}}"#,
+            r#"{"type":"ask","purpose":"authenticate","origin":"https://a.be","pin":{"min":0,"max":12}}"#,
+            r#"{"type":"ask","purpose":"authenticate","origin":"https://a.be","pin":{"min":8,"max":4}}"#,
+            r#"{"type":"ask","purpose":"authenticate","origin":"https://a.be","pin":{"min":4,"max":65}}"#,
+            r#"{"type":"ask","purpose":"consent","origin":"https://bank.be@evil.example"}"#,
+        ] {
+            assert!(parse_request(line).is_err(), "accepted {line}");
+        }
+        // pinpad without rules is fine
+        parse_request(r#"{"type":"ask","purpose":"authenticate","origin":"https://a.be","pinpad":true}"#).unwrap();
+    }
+
+    #[test]
+    fn origins() {
+        let o = Origin::parse("https://Service.Example.BE").unwrap();
+        assert_eq!(
+            (o.scheme.as_str(), o.host.as_str(), o.port),
+            ("https", "service.example.be", None)
+        );
+        assert!(o.is_secure());
+        assert_eq!(o.full(), "https://service.example.be");
+        let o = Origin::parse("http://localhost:8080").unwrap();
+        assert_eq!(
+            (o.host.as_str(), o.port, o.is_secure()),
+            ("localhost", Some(8080), false)
+        );
+        assert_eq!(o.full(), "http://localhost:8080");
+        let o = Origin::parse("https://[::1]:8443").unwrap();
+        assert_eq!((o.host.as_str(), o.port), ("[::1]", Some(8443)));
+        assert_eq!(
+            Origin::parse("https://xn--bcher-kva.example/").unwrap().host,
+            "xn--bcher-kva.example"
+        );
+        for bad in [
+            "service.example.be",
+            "https://",
+            "https://bank.be@evil.example",
+            "https://evil.example/bank.be",
+            "https://a.be:99999",
+            "https://a.be:x",
+            "https://bánk.be",
+            "https://a b.be",
+            "https://a.be?x",
+            "https://[::1",
+            "https://[zz]",
+            "://a.be",
+        ] {
+            assert!(Origin::parse(bad).is_err(), "accepted {bad}");
+        }
+    }
+
+    #[test]
+    fn response_lines() {
+        let pin = Response::Pin(Zeroizing::new("1234".to_owned()));
+        assert_eq!(&pin.to_line()[..], b"{\"result\":\"pin\",\"pin\":\"1234\"}\n");
+        assert_eq!(&Response::Confirmed.to_line()[..], b"{\"result\":\"confirmed\"}\n");
+        assert_eq!(&Response::Cancelled.to_line()[..], b"{\"result\":\"cancelled\"}\n");
+        let mut out = Vec::new();
+        Response::Cancelled.write_to(&mut out).unwrap();
+        assert_eq!(out, b"{\"result\":\"cancelled\"}\n");
+    }
+
+    #[test]
+    fn debug_never_shows_the_pin() {
+        let pin = Response::Pin(Zeroizing::new("987654".to_owned()));
+        let shown = format!("{pin:?} {pin:#?}");
+        assert!(!shown.contains("987654"), "{shown}");
+        assert!(shown.contains("REDACTED"));
+    }
+
+    #[test]
+    fn bounded_lines() {
+        let mut input = io::Cursor::new(b"one\r\ntwo\n0123456789abcdef\nlast".to_vec());
+        assert_eq!(read_line(&mut input, 10).unwrap(), Line::Text("one".into()));
+        assert_eq!(read_line(&mut input, 10).unwrap(), Line::Text("two".into()));
+        assert!(matches!(read_line(&mut input, 10).unwrap(), Line::Invalid(_)));
+        assert_eq!(read_line(&mut input, 10).unwrap(), Line::Text("last".into()));
+        assert_eq!(read_line(&mut input, 10).unwrap(), Line::Eof);
+        let mut input = io::Cursor::new(b"\xff\xfe\n".to_vec());
+        assert!(matches!(read_line(&mut input, 10).unwrap(), Line::Invalid(_)));
+        // a long line split across small reads
+        let mut input = io::BufReader::with_capacity(3, io::Cursor::new(b"abcdefgh\nok\n".to_vec()));
+        assert_eq!(read_line(&mut input, 20).unwrap(), Line::Text("abcdefgh".into()));
+        assert_eq!(read_line(&mut input, 20).unwrap(), Line::Text("ok".into()));
+        let mut input = io::BufReader::with_capacity(3, io::Cursor::new(b"abcdefgh\nok\n".to_vec()));
+        assert!(matches!(read_line(&mut input, 5).unwrap(), Line::Invalid(_)));
+        assert_eq!(read_line(&mut input, 5).unwrap(), Line::Text("ok".into()));
+    }
+}

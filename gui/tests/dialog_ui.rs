@@ -1,0 +1,264 @@
+//! The dialog's egui view driven by egui_kittest (no display needed): typing, Enter, Escape,
+//! refused characters, buttons, and the accessibility tree (every input widget has a name).
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::time::{Duration, Instant};
+
+use eframe::egui::{self, accesskit::Role, Key};
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+
+use eidlink_gui::i18n::{Lang, Text};
+use eidlink_gui::model::{Effect, Model, Phase};
+use eidlink_gui::protocol::{parse_request, Request};
+use eidlink_gui::view;
+
+const AUTH: &str = include_str!("fixtures/authenticate.json");
+const SIGN: &str = include_str!("fixtures/sign.json");
+const CONSENT: &str = include_str!("fixtures/consent.json");
+const LAST_TRY: &str = include_str!("fixtures/last-try.json");
+const PINPAD: &str = include_str!("fixtures/pinpad.json");
+
+struct State {
+    model: Model,
+    /// Answer lines written so far.
+    lines: Vec<String>,
+    exited: bool,
+    /// Pretend the clock is this far ahead (consent arming).
+    clock_offset: Duration,
+}
+
+fn state(json: &str) -> State {
+    let Request::Ask(ask) = parse_request(json.trim()).unwrap() else {
+        panic!("fixture is not an ask")
+    };
+    State {
+        model: Model::new(*ask, None, Instant::now()).unwrap(),
+        lines: Vec::new(),
+        exited: false,
+        clock_offset: Duration::ZERO,
+    }
+}
+
+fn harness(json: &str) -> Harness<'static, State> {
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(view::WIDTH + 16.0, 640.0))
+        .build_ui_state(
+            |ui, s: &mut State| {
+                let out = view::show(ui, &mut s.model, Instant::now() + s.clock_offset);
+                for effect in out.effects {
+                    match effect {
+                        Effect::Answer(r) => s.lines.push(String::from_utf8(r.to_line().to_vec()).unwrap()),
+                        Effect::Exit => s.exited = true,
+                        Effect::KeepOpen => {}
+                    }
+                }
+            },
+            state(json),
+        );
+    harness.run();
+    harness
+}
+
+fn pin_len(h: &Harness<'_, State>) -> usize {
+    h.state().model.asking().map_or(0, |a| a.pin.len())
+}
+
+#[test]
+fn the_pin_field_is_focused_labelled_and_masked() {
+    let h = harness(AUTH);
+    let field = h.get_by_role_and_label(Role::PasswordInput, "Your PIN");
+    assert!(field.is_focused(), "the PIN field has the focus at start");
+    h.get_by_label("service.example.be");
+    h.get_by_label("The website will identify you with your eID card.");
+}
+
+#[test]
+fn typing_digits_then_enter_answers_the_pin() {
+    let mut h = harness(AUTH);
+    h.get_by_role_and_label(Role::PasswordInput, "Your PIN")
+        .type_text("1234");
+    h.run();
+    assert_eq!(pin_len(&h), 4);
+    let value = h
+        .get_by_role_and_label(Role::PasswordInput, "Your PIN")
+        .value()
+        .unwrap_or_default();
+    assert!(!value.contains("1234"), "the accessibility tree shows the PIN: {value}");
+    h.key_press(Key::Enter);
+    h.run();
+    assert_eq!(h.state().lines, ["{\"result\":\"pin\",\"pin\":\"1234\"}\n"]);
+    assert!(matches!(h.state().model.phase(), Phase::Working { .. }));
+    h.get_by_label_contains("Working");
+}
+
+#[test]
+fn letters_are_refused_and_max_length_holds() {
+    let mut h = harness(AUTH); // max 12
+    h.get_by_role_and_label(Role::PasswordInput, "Your PIN")
+        .type_text("12ab");
+    h.run();
+    assert_eq!(pin_len(&h), 2);
+    h.get_by_label("Digits only");
+    h.get_by_role_and_label(Role::PasswordInput, "Your PIN")
+        .type_text("34567890123456");
+    h.run();
+    assert_eq!(pin_len(&h), 12);
+    h.get_by_label("At most 12 digits");
+    h.key_press(Key::Backspace);
+    h.run();
+    assert_eq!(pin_len(&h), 11);
+    h.key_press(Key::Enter);
+    h.run();
+    assert_eq!(h.state().lines, ["{\"result\":\"pin\",\"pin\":\"12345678901\"}\n"]);
+}
+
+#[test]
+fn enter_with_a_short_pin_does_nothing() {
+    let mut h = harness(AUTH);
+    h.get_by_role_and_label(Role::PasswordInput, "Your PIN")
+        .type_text("123");
+    h.run();
+    h.key_press(Key::Enter);
+    h.run();
+    assert!(h.state().lines.is_empty());
+    assert!(h.state().model.asking().is_some());
+}
+
+#[test]
+fn escape_cancels() {
+    let mut h = harness(SIGN);
+    h.get_by_role_and_label(Role::PasswordInput, "Your PIN").type_text("12");
+    h.run();
+    h.key_press(Key::Escape);
+    h.run();
+    assert_eq!(h.state().lines, ["{\"result\":\"cancelled\"}\n"]);
+}
+
+#[test]
+fn buttons_cancel_and_submit() {
+    let mut h = harness(SIGN);
+    h.get_by_label("Cancel").click();
+    h.run();
+    assert_eq!(h.state().lines, ["{\"result\":\"cancelled\"}\n"]);
+
+    let mut h = harness(SIGN);
+    h.get_by_role_and_label(Role::PasswordInput, "Your PIN")
+        .type_text("9876");
+    h.run();
+    h.get_by_label("Sign").click();
+    h.run();
+    assert_eq!(h.state().lines, ["{\"result\":\"pin\",\"pin\":\"9876\"}\n"]);
+}
+
+#[test]
+fn sign_shows_the_hash() {
+    let h = harness(SIGN);
+    h.get_by_label("documents.service.example.be");
+    h.get_by_label("Sign a document");
+    h.get_by_label("Document fingerprint (SHA-256)");
+    h.get_by_label("3A7F 19C2 8B0E 44D1 9F6A 02C7 E35B 7D18");
+    h.get_by_label("Alice Specimen");
+    h.get_by_label("2024-01-01 to 2034-01-01");
+}
+
+#[test]
+fn last_try_warns() {
+    let h = harness(LAST_TRY);
+    h.get_by_label_contains("Wrong PIN, 1 try left.");
+    h.get_by_label_contains("Last try: a wrong PIN will block your card.");
+}
+
+#[test]
+fn consent_needs_no_pin_and_waits_before_arming() {
+    let mut h = harness(CONSENT);
+    assert!(h.query_by_role(Role::PasswordInput).is_none());
+    h.get_by_label("Share your identity (signing certificate)");
+    h.key_press(Key::Enter);
+    h.run();
+    assert!(h.state().lines.is_empty(), "Enter right away is ignored");
+    h.state_mut().clock_offset = Duration::from_secs(1);
+    h.run();
+    h.key_press(Key::Enter);
+    h.run();
+    assert_eq!(h.state().lines, ["{\"result\":\"confirmed\"}\n"]);
+}
+
+#[test]
+fn pinpad_has_no_field_and_no_buttons() {
+    let mut h = harness(PINPAD);
+    assert!(h.query_by_role(Role::PasswordInput).is_none());
+    assert!(h.query_by_label("Cancel").is_none());
+    h.get_by_label_contains("Type your PIN2 on the reader's keypad.");
+    h.get_by_label_contains("Not a secure connection (http://localhost:8443)");
+    h.key_press(Key::Escape);
+    h.key_press(Key::Enter);
+    h.run_steps(2);
+    assert!(h.state().lines.is_empty());
+}
+
+#[test]
+fn languages() {
+    for (lang, heading, cancel) in [
+        ("fr", "Se connecter", "Annuler"),
+        ("nl", "Aanmelden", "Annuleren"),
+        ("de", "Anmelden", "Abbrechen"),
+        ("en", "Log in", "Cancel"),
+    ] {
+        let h = harness(&AUTH.replace(r#""lang":"en""#, &format!(r#""lang":"{lang}""#)));
+        h.get_all_by_label(heading).next().expect(heading);
+        h.get_by_label(cancel);
+    }
+}
+
+#[test]
+fn every_text_in_every_language_has_glyphs_in_the_bundled_fonts() {
+    // egui_kittest fails on a character the fonts cannot draw (it caught "⚠" and "●").
+    let mut h = Harness::new_ui(|ui| {
+        for lang in Lang::ALL {
+            for &text in Text::ALL {
+                ui.label(text.get(lang));
+            }
+        }
+    });
+    h.run();
+}
+
+#[test]
+fn every_fixture_in_every_language_draws() {
+    for json in [AUTH, SIGN, CONSENT, LAST_TRY, PINPAD] {
+        for lang in Lang::ALL {
+            let json = json.replace(r#""lang":"en""#, &format!(r#""lang":"{}""#, lang.code()));
+            let mut h = harness(&json);
+            h.run_steps(2);
+        }
+    }
+}
+
+#[test]
+fn keyboard_only_tab_to_cancel_or_ok() {
+    // Tab order: PIN field → Cancel → OK; Enter activates the focused button.
+    let mut h = harness(AUTH);
+    h.get_by_role_and_label(Role::PasswordInput, "Your PIN")
+        .type_text("1234");
+    h.run();
+    h.key_press(Key::Tab);
+    h.run();
+    assert!(h.get_by_label("Cancel").is_focused());
+    h.key_press(Key::Enter);
+    h.run();
+    assert_eq!(h.state().lines, ["{\"result\":\"cancelled\"}\n"]);
+
+    let mut h = harness(AUTH);
+    h.get_by_role_and_label(Role::PasswordInput, "Your PIN")
+        .type_text("1234");
+    h.run();
+    h.key_press(Key::Tab);
+    h.run();
+    h.key_press(Key::Tab);
+    h.run();
+    assert!(h.get_all_by_label("Log in").any(|n| n.is_focused()), "OK has the focus");
+    h.key_press(Key::Enter);
+    h.run();
+    assert_eq!(h.state().lines, ["{\"result\":\"pin\",\"pin\":\"1234\"}\n"]);
+}

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The main job, end to end on this machine: pcscd with the vpcd virtual reader, the virtual Belgian
-# eID card (applet 1.8) inserted in it, then eidlink reads the card, exports the certificates and
-# signs a challenge with the authentication key and a document hash with the signing key, each
-# signature verified with the certificate's public key.
+# eID card (applet 1.8) inserted in it; the eidlink CLI reads the card, exports the certificates and
+# signs with both keys; then the real native-messaging host (eidlink-host) serves a Web eID login
+# and a contract signature, each checked by eidlink's verifier against the card's CA. The PIN is
+# given by a scripted PIN program configured in a throw-away config directory (the browser and the
+# PIN dialog join in later steps of the project).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -26,7 +28,7 @@ trap cleanup EXIT
 ensure_rust
 install_packages
 log "building eidlink"
-cargo build --release --locked --bin eidlink --bin eidlink-vcard
+cargo build --release --locked --bin eidlink --bin eidlink-host --bin eidlink-vcard --bin eidlink-pin-script --bin eidlink-nm-demo
 BIN=target/release
 start_pcscd
 log "inserting the virtual card ($PROFILE)"
@@ -49,5 +51,15 @@ head -c 32 /dev/urandom > "$EIDLINK_TMP/challenge"
 log "sign a contract with the signing key"
 printf 'Enrollment contract between the citizen and the public service.\n' > "$EIDLINK_TMP/contract.txt"
 "$BIN/eidlink" sign --sign --hash SHA-256 --file "$EIDLINK_TMP/contract.txt" --pin-fd 3 3<<<"$SIGN_PIN"
+log "Web eID through the native-messaging host"
+"$BIN/eidlink-vcard" --profile "$PROFILE" --export-pki "$EIDLINK_TMP/pki" >/dev/null
+mkdir -p "$EIDLINK_TMP/config/eidlink"
+cat > "$EIDLINK_TMP/config/eidlink/config.toml" <<EOF
+pin-program = ["$PWD/$BIN/eidlink-pin-script", "--pin", "$AUTH_PIN", "--sign-pin", "$SIGN_PIN"]
+timeout-seconds = 30
+EOF
+XDG_CONFIG_HOME="$EIDLINK_TMP/config" XDG_DATA_HOME="$EIDLINK_TMP/data" "$BIN/eidlink-nm-demo" \
+    --host "$BIN/eidlink-host" --root "$EIDLINK_TMP/pki/root.pem" --intermediate "$EIDLINK_TMP/pki/ca.pem"
+log "history kept by the host: $(wc -l < "$EIDLINK_TMP/data/eidlink/history.jsonl") requests"
 log "the card saw $(grep -c ' > ' "$EIDLINK_TMP/apdu.log") APDUs in all (PINs masked in the log: $EIDLINK_TMP/apdu.log)"
 log "demo done"

@@ -1,7 +1,10 @@
 # Shared helpers for eidlink's scripts: system packages and a private pcscd with the vpcd driver.
 # Sourced, not run.
 
-EIDLINK_PACKAGES=(pcscd vsmartcard-vpcd libpcsclite-dev pkg-config opensc opensc-pkcs11 pcsc-tools iproute2 procps)
+EIDLINK_PACKAGES=(pcscd vsmartcard-vpcd libpcsclite-dev pkg-config opensc opensc-pkcs11 pcsc-tools iproute2 procps
+    # the PIN dialog (egui over X11 + GL) and its tests under Xvfb
+    libwayland-dev libxkbcommon-dev xvfb xdotool libx11-xcb1 libxcursor1 libxrandr2 libxi6 libxkbcommon-x11-0
+    libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

@@ -504,6 +504,7 @@ fn run(inner: &Inner) {
 /// Serves one vpcd connection. Returns `true` if vpcd (not us) ended it.
 fn serve(inner: &Inner, mut stream: TcpStream) -> bool {
     loop {
+        vpcd::quick_ack(&stream);
         let payload = match vpcd::read_frame(&mut stream) {
             Ok(payload) => payload,
             Err(_) => return inner.lock().want_inserted,

@@ -35,6 +35,10 @@ pub struct CertSummary {
     pub not_before: String,
     /// End of validity (RFC 3339).
     pub not_after: String,
+    /// First day of validity, `YYYY-MM-DD` (what dialogs show).
+    pub valid_from: String,
+    /// Last day of validity, `YYYY-MM-DD`.
+    pub valid_to: String,
     /// Key, e.g. "EC P-384" or "RSA 2048".
     pub key: String,
 }
@@ -69,8 +73,15 @@ pub fn summarize(der: &[u8]) -> Result<CertSummary, CertError> {
         issuer_cn: attr(cert.issuer(), &OID_X509_COMMON_NAME).unwrap_or_default(),
         not_before: cert.validity().not_before.to_rfc2822().unwrap_or_default(),
         not_after: cert.validity().not_after.to_rfc2822().unwrap_or_default(),
+        valid_from: day(&cert.validity().not_before),
+        valid_to: day(&cert.validity().not_after),
         key,
     })
+}
+
+fn day(t: &x509_parser::time::ASN1Time) -> String {
+    let d = t.to_datetime();
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
 /// A certificate's public key.

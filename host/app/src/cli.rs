@@ -37,6 +37,37 @@ enum Command {
     Sign(SignArgs),
     /// Print everything support needs to know (no secrets).
     Diagnose,
+    /// Check a Web eID authentication token as a website's server does (origin, nonce, trusted CAs).
+    VerifyToken(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// The site's origin the token was made for, e.g. https://example.org.
+    #[arg(long)]
+    origin: String,
+    /// The challenge nonce the site issued (base64, 44 characters).
+    #[arg(long)]
+    nonce: String,
+    /// A trusted CA certificate file (PEM, possibly several certificates, or DER); repeatable.
+    #[arg(long, required = true)]
+    trust: Vec<PathBuf>,
+    /// An intermediate CA certificate file that is not trusted itself; repeatable.
+    #[arg(long)]
+    intermediate: Vec<PathBuf>,
+    /// Refuse certificates carrying this policy OID; repeatable.
+    #[arg(long)]
+    disallow_policy: Vec<String>,
+    /// Check at this UTC time (e.g. 2026-01-01T00:00:00Z) instead of now.
+    #[arg(long, value_parser = parse_at)]
+    at: Option<std::time::SystemTime>,
+    /// The token JSON file, or - for standard input.
+    #[arg(default_value = "-")]
+    token: PathBuf,
+}
+
+fn parse_at(s: &str) -> Result<std::time::SystemTime, String> {
+    eidlink_verifier::parse_utc(s).ok_or_else(|| format!("'{s}' is not a UTC time like 2026-01-01T00:00:00Z"))
 }
 
 #[derive(Debug, Args)]
@@ -143,6 +174,9 @@ pub enum CliError {
     /// File I/O.
     #[error("{0}")]
     Io(String),
+    /// An authentication token that does not pass the server-side checks.
+    #[error("the token does NOT verify: {0}")]
+    Verify(#[from] eidlink_verifier::VerifyError),
 }
 
 impl From<TransportError> for CliError {
@@ -163,7 +197,7 @@ impl CliError {
             | Self::Card(CardError::Transport(TransportError::NoCard | TransportError::CardRemoved)) => 4,
             Self::Card(CardError::Pin(_)) | Self::PinFormat { .. } => 5,
             Self::Card(_) => 6,
-            Self::Cert(CertError::BadSignature) => 7,
+            Self::Cert(CertError::BadSignature) | Self::Verify(_) => 7,
             Self::Cert(_) | Self::Input(_) | Self::Io(_) => 1,
         }
     }
@@ -231,7 +265,54 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         }
         Command::Sign(args) => sign(&mut token(cli.reader.as_deref())?, args, out),
         Command::Diagnose => crate::diagnose::run(out).map_err(io),
+        Command::VerifyToken(args) => verify_token(args, out),
     }
+}
+
+/// `verify-token`: the checks of protocol.md §4 with the given trust, printing who authenticated.
+fn verify_token(args: VerifyArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let read = |path: &PathBuf| std::fs::read(path).map_err(|e| CliError::Io(format!("{}: {e}", path.display())));
+    let token = if args.token.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| CliError::Io(format!("standard input: {e}")))?;
+        s
+    } else {
+        String::from_utf8(read(&args.token)?)
+            .map_err(|_| CliError::Input(format!("{}: not UTF-8 text", args.token.display())))?
+    };
+    let mut builder = eidlink_verifier::TokenVerifier::builder(&args.origin);
+    for path in &args.trust {
+        builder = builder.trusted_cas(&read(path)?);
+    }
+    for path in &args.intermediate {
+        builder = builder.intermediates(&read(path)?);
+    }
+    for oid in &args.disallow_policy {
+        builder = builder.disallow_policy(oid);
+    }
+    let verifier = builder.build().map_err(|e| CliError::Input(e.to_string()))?;
+    // A token file usually ends with a newline; the token is the JSON inside.
+    let token = token.trim();
+    let verified = match args.at {
+        Some(at) => verifier.verify_at(token, &args.nonce, at)?,
+        None => verifier.verify(token, &args.nonce)?,
+    };
+    let s = &verified.subject;
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
+    let text = format!(
+        "token OK ({}, {}) for {}\nname: {}\ncommon name: {}\nserial number: {}\nnational number: {}\ncountry: {}\n",
+        verified.algorithm.name(),
+        verified.format,
+        verifier.origin(),
+        opt(&s.full_name()),
+        opt(&s.common_name),
+        opt(&s.serial_number),
+        opt(&s.national_number),
+        opt(&s.country),
+    );
+    out.write_all(text.as_bytes()).map_err(|e| CliError::Io(e.to_string()))
 }
 
 /// Wraps DER in PEM.

@@ -5,3 +5,4 @@
 pub mod certinfo;
 pub mod cli;
 pub mod diagnose;
+pub mod host;

@@ -31,7 +31,9 @@ pub fn map_error(e: pcsc::Error) -> TransportError {
         E::UnknownReader | E::ReaderUnavailable => TransportError::ReaderUnavailable,
         E::NoSmartcard => TransportError::NoCard,
         E::RemovedCard => TransportError::CardRemoved,
-        E::ResetCard => TransportError::CardReset,
+        // NOT_TRANSACTED / COMM_DATA_LOST: the handle lost its card under it (pulled, or reset by
+        // someone else, before pcscd noticed); eid-mw recovers from both by starting over.
+        E::ResetCard | E::NotTransacted | E::CommDataLost => TransportError::CardReset,
         E::SharingViolation => TransportError::SharingViolation,
         E::Cancelled | E::CancelledByUser | E::SystemCancelled => TransportError::Cancelled,
         E::Timeout | E::WaitedTooLong => TransportError::Timeout,

@@ -1,0 +1,600 @@
+//! `eidlink-host`, the browser's native-messaging host (protocol.md §2): one process per request.
+//! It writes `{"version"}`, reads one command, runs it, replies once and exits. Card I/O runs on
+//! blocking worker threads; the I/O task keeps watching stdin, so the browser closing it (page gone,
+//! timeout) cancels the request at once: the PIN dialog is killed and no further APDU is sent.
+
+pub mod config;
+pub mod errors;
+pub mod framing;
+pub mod history;
+pub mod prompt;
+pub mod request;
+
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use eidlink_core::webeid::{auth_digest, TokenAlgorithm};
+use eidlink_core::{
+    CardError, CertificateKind, CryptoAlgorithm, Digest, KeyRole, Padding, PinFailure, SignatureAlgorithm, Token,
+    TransportError,
+};
+use eidlink_pcsc::Found;
+use serde_json::{json, Value};
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use crate::certinfo;
+use config::{Config, Dirs};
+use errors::{HostError, Reason};
+use framing::FrameError;
+use prompt::{Answer, Ask, CertView, HashView, PinProgram, PinView};
+use request::{Origin, Request};
+
+/// The protocol version the host reports: Web eID's extension and page library require a native
+/// app major version ≥ their own (2), protocol.md §1.
+pub const PROTOCOL_VERSION: &str = "2.0.0";
+
+/// `{"version": ...}`: semver with eidlink's own version as build metadata.
+pub fn version() -> String {
+    format!("{PROTOCOL_VERSION}+eidlink-{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// The token's `appVersion`.
+pub fn app_version() -> String {
+    format!("eidlink/{} (Web eID {PROTOCOL_VERSION})", env!("CARGO_PKG_VERSION"))
+}
+
+/// How long the host waits between looks for a card while the user inserts one.
+const CARD_POLL: Duration = Duration::from_millis(300);
+
+/// Runs the host on the process's stdin and stdout.
+pub fn main() -> ExitCode {
+    let dirs = Dirs::new();
+    let config = Config::load(dirs.as_ref());
+    let _log_guard = config.as_ref().ok().and_then(|c| init_logging(c, dirs.as_ref()));
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("eidlink-host: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(run(tokio::io::stdin(), tokio::io::stdout(), config, dirs));
+    // A card operation still running on a worker thread is not waited for: the browser is gone or
+    // has its answer, and the operation ends on its own.
+    runtime.shutdown_timeout(Duration::from_millis(50));
+    code
+}
+
+/// Opt-in file logging (config `logging = true`, or `EIDLINK_LOG=<level>`), never to stdout.
+fn init_logging(config: &Config, dirs: Option<&Dirs>) -> Option<()> {
+    let env_level = std::env::var("EIDLINK_LOG").ok();
+    if !config.logging && env_level.is_none() {
+        return None;
+    }
+    let dirs = dirs?;
+    std::fs::create_dir_all(&dirs.data).ok()?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dirs.data.join("eidlink-host.log"))
+        .ok()?;
+    let level = env_level
+        .or_else(|| config.log_level.clone())
+        .unwrap_or_else(|| "info".to_owned());
+    let filter = tracing_subscriber::EnvFilter::try_new(&level).ok()?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(Mutex::new(file))
+        .try_init()
+        .ok()
+}
+
+/// The host's one request, over any byte streams (tests drive it in-process too).
+pub async fn run<R, W>(mut stdin: R, mut stdout: W, config: Result<Config, HostError>, dirs: Option<Dirs>) -> ExitCode
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    if framing::write_frame(&mut stdout, &json!({"version": version()}))
+        .await
+        .is_err()
+    {
+        return ExitCode::FAILURE;
+    }
+    let frame = match framing::read_frame(&mut stdin).await {
+        Ok(f) => f,
+        Err(FrameError::Eof) => return ExitCode::SUCCESS,
+        Err(e) => {
+            let reason = if matches!(e, FrameError::TooLong(_)) {
+                Reason::MessageTooLarge
+            } else {
+                Reason::InvalidArgument
+            };
+            let err = HostError::new(reason, e.to_string());
+            tracing::warn!(error = %err, "bad frame");
+            let _ = framing::write_frame(&mut stdout, &err.to_json()).await;
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = framing::write_frame(&mut stdout, &e.to_json()).await;
+            return ExitCode::FAILURE;
+        }
+    };
+    let request = match request::parse(&frame, config.allow_http_localhost) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "rejected request");
+            let _ = framing::write_frame(&mut stdout, &e.to_json()).await;
+            return ExitCode::FAILURE;
+        }
+    };
+    if request == Request::Quit {
+        return if framing::write_frame(&mut stdout, &json!({})).await.is_ok() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
+
+    let started = Instant::now();
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let work = handle(&request, &config, seen.clone());
+    let outcome = tokio::select! {
+        r = work => Some(r),
+        () = wait_eof(stdin) => None,
+        () = tokio::time::sleep(config.timeout() + Duration::from_secs(1)) => {
+            Some(Err(HostError::new(Reason::PinEntryTimeout, "no answer from the user in time")))
+        }
+    };
+    let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
+    let origin = request.origin().map(Origin::as_str).unwrap_or_default().to_owned();
+    let result = match &outcome {
+        None => "CANCELLED_BY_BROWSER",
+        Some(Ok(_)) => "ok",
+        Some(Err(e)) => e.reason.name(),
+    };
+    tracing::info!(
+        origin = %origin,
+        command = request.command(),
+        card = seen.card.unwrap_or("none"),
+        result,
+        duration_ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    if let Some(dirs) = &dirs {
+        let entry = history::Entry::now(&origin, request.command(), seen.holder, result);
+        if let Err(e) = history::append(&dirs.data, &entry) {
+            tracing::warn!(error = %e, "cannot write the history");
+        }
+    }
+    match outcome {
+        // The browser closed stdin: nobody reads a reply.
+        None => ExitCode::SUCCESS,
+        Some(Ok(reply)) => match framing::write_frame(&mut stdout, &reply).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::FAILURE,
+        },
+        Some(Err(e)) => {
+            let _ = framing::write_frame(&mut stdout, &e.to_json()).await;
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Resolves when stdin reaches its end (the browser disconnected). Bytes after the command are
+/// ignored: one command per process.
+async fn wait_eof<R: AsyncRead + Unpin>(mut stdin: R) {
+    let mut buf = [0u8; 512];
+    loop {
+        match stdin.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// What the request learnt along the way, for the log line and the history.
+#[derive(Debug, Clone, Default)]
+struct Seen {
+    card: Option<&'static str>,
+    holder: Option<String>,
+}
+
+/// The state of one request: its settings, the dialog once opened, and what it learnt.
+struct Session<'a> {
+    config: &'a Config,
+    origin: &'a Origin,
+    lang: String,
+    dialog: Option<PinProgram>,
+    seen: Arc<Mutex<Seen>>,
+    deadline: Instant,
+}
+
+impl Session<'_> {
+    async fn ask(&mut self, ask: &Ask) -> Result<Answer, HostError> {
+        if self.dialog.is_none() {
+            self.dialog = Some(PinProgram::spawn(&self.config.pin_program_argv())?);
+        }
+        match self.dialog.as_mut() {
+            Some(d) => d.ask(ask).await,
+            None => Err(HostError::new(Reason::Internal, "no PIN dialog")),
+        }
+    }
+
+    async fn status(&mut self, message: &str) {
+        if let Some(d) = self.dialog.as_mut() {
+            let _ = d.status(message).await;
+        }
+    }
+
+    async fn close(&mut self) {
+        if let Some(d) = self.dialog.take() {
+            d.close().await;
+        }
+    }
+
+    fn note(&self, token: &dyn Token, holder: Option<String>) {
+        if let Ok(mut s) = self.seen.lock() {
+            s.card = Some(token.card_name());
+            if holder.is_some() {
+                s.holder = holder;
+            }
+        }
+    }
+
+    /// Finds a supported card (with this signing certificate, when given), waiting for the user to
+    /// connect a reader or insert the card until the deadline.
+    async fn find_token(&mut self, signing_cert: Option<&[u8]>) -> Result<Box<dyn Token>, HostError> {
+        let mut told = false;
+        loop {
+            let want = signing_cert.map(<[u8]>::to_vec);
+            let (tokens, pending) = blocking(move || look_for_cards(want.as_deref())).await??;
+            if let Some(t) = tokens {
+                return Ok(t);
+            }
+            if Instant::now() + CARD_POLL >= self.deadline {
+                return Err(pending);
+            }
+            if !told {
+                let status = if pending.reason == Reason::NoReader {
+                    "no_reader"
+                } else {
+                    "insert_card"
+                };
+                self.status(status).await;
+                told = true;
+            }
+            tokio::time::sleep(CARD_POLL).await;
+        }
+    }
+}
+
+/// One look at the readers: the first suitable token, or the error to give if none comes.
+fn look_for_cards(signing_cert: Option<&[u8]>) -> Result<(Option<Box<dyn Token>>, HostError), HostError> {
+    let ctx = eidlink_pcsc::context().map_err(|e| HostError::from(CardError::from(e)))?;
+    let readers = eidlink_pcsc::readers(&ctx).map_err(|e| HostError::from(CardError::from(e)))?;
+    if readers.is_empty() {
+        return Ok((
+            None,
+            HostError::new(Reason::NoReader, "no card reader found: connect a reader"),
+        ));
+    }
+    let mut pending = HostError::new(Reason::NoCard, "no eID card in the reader: insert your card");
+    for found in eidlink_pcsc::discover(&ctx).map_err(|e| HostError::from(CardError::from(e)))? {
+        match found {
+            Found::Token(mut t) => match signing_cert {
+                None => return Ok((Some(t), pending)),
+                Some(want) => match t.certificate(CertificateKind::Signing) {
+                    Ok(cert) if cert == want => return Ok((Some(t), pending)),
+                    _ => {
+                        pending = HostError::new(
+                            Reason::WrongCertificate,
+                            "the inserted card does not hold the requested signing certificate: insert the card it belongs to",
+                        )
+                    }
+                },
+            },
+            Found::Unsupported { atr, .. } if pending.reason == Reason::NoCard => {
+                pending = HostError::new(Reason::UnsupportedCard, format!("the card in the reader is not supported (ATR {atr})"));
+            }
+            _ => {}
+        }
+    }
+    Ok((None, pending))
+}
+
+/// Runs card work on a blocking thread.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, HostError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| HostError::new(Reason::Internal, format!("card worker: {e}")))
+}
+
+/// Runs `f` on the token on a blocking thread and gives the token back.
+async fn on_card<T: Send + 'static>(
+    mut token: Box<dyn Token>,
+    f: impl FnOnce(&mut dyn Token) -> T + Send + 'static,
+) -> Result<(Box<dyn Token>, T), HostError> {
+    blocking(move || {
+        let r = f(token.as_mut());
+        (token, r)
+    })
+    .await
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn card_gone(e: &CardError) -> bool {
+    matches!(
+        e,
+        CardError::Transport(TransportError::CardRemoved | TransportError::NoCard | TransportError::CardReset)
+    )
+}
+
+async fn handle(request: &Request, config: &Config, seen: Arc<Mutex<Seen>>) -> Result<Value, HostError> {
+    let Some(origin) = request.origin() else {
+        return Ok(json!({}));
+    };
+    let mut s = Session {
+        config,
+        origin,
+        lang: request.lang().unwrap_or("en").to_owned(),
+        dialog: None,
+        seen,
+        deadline: Instant::now() + config.timeout(),
+    };
+    let result = match request {
+        Request::Quit => Ok(json!({})),
+        Request::Authenticate { nonce, .. } => authenticate(&mut s, nonce).await,
+        Request::GetSigningCertificate { .. } => signing_certificate(&mut s).await,
+        Request::Sign {
+            digest, certificate, ..
+        } => sign(&mut s, digest, certificate).await,
+    };
+    s.close().await;
+    result
+}
+
+/// What a PIN flow signs, and how to show it.
+struct PinFlow<'a> {
+    role: KeyRole,
+    purpose: &'static str,
+    signing_cert: Option<&'a [u8]>,
+    hash: Option<HashView>,
+}
+
+/// Finds the card, shows the dialog with the certificate and the tries left, verifies the PIN and
+/// signs; a wrong PIN asks again with the tries left (never retried on its own), a blocked PIN fails
+/// without a VERIFY, a removed card is waited for and the flow restarts (the PIN is asked again).
+async fn pin_flow(
+    s: &mut Session<'_>,
+    flow: &PinFlow<'_>,
+    digest_for: impl Fn(&dyn Token) -> Result<Digest, HostError>,
+) -> Result<(Vec<u8>, eidlink_core::Signature), HostError> {
+    let kind = match flow.role {
+        KeyRole::Authentication => CertificateKind::Authentication,
+        KeyRole::Signing => CertificateKind::Signing,
+    };
+    'card: loop {
+        let token = s.find_token(flow.signing_cert).await?;
+        let (token, cert) = on_card(token, move |t| t.certificate(kind)).await?;
+        let cert = match cert {
+            Ok(c) => c,
+            Err(e) if card_gone(&e) => {
+                s.status("card_removed").await;
+                continue 'card;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let summary = certinfo::summarize(&cert)
+            .map_err(|e| HostError::new(Reason::CardError, format!("the card's certificate is unreadable: {e}")))?;
+        s.note(token.as_ref(), Some(summary.holder.clone()));
+        let digest = digest_for(token.as_ref())?;
+        let role = flow.role;
+        let (mut token, info) = on_card(token, move |t| t.pin_info(role)).await?;
+        let info = match info {
+            Ok(i) => i,
+            Err(e) if card_gone(&e) => {
+                s.status("card_removed").await;
+                continue 'card;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if info.is_blocked() {
+            return Err(HostError::new(
+                Reason::PinBlocked,
+                "the PIN is blocked: unblock it with your PUK code",
+            ));
+        }
+        let policy = token.pin_policy(flow.role);
+        let label = match (token.has_signing_pin(), flow.role) {
+            (false, _) => "PIN",
+            (true, KeyRole::Authentication) => "PIN1",
+            (true, KeyRole::Signing) => "PIN2",
+        };
+        let mut tries_left = info.tries_left;
+        let mut error = None;
+        loop {
+            let ask = Ask {
+                purpose: flow.purpose,
+                origin: s.origin.as_str().to_owned(),
+                lang: s.lang.clone(),
+                holder: summary.holder.clone(),
+                certificate: CertView {
+                    subject: summary.subject_cn.clone(),
+                    issuer: summary.issuer_cn.clone(),
+                    not_before: summary.valid_from.clone(),
+                    not_after: summary.valid_to.clone(),
+                },
+                hash: flow.hash.clone(),
+                pin: Some(PinView {
+                    label,
+                    min: policy.min_len,
+                    max: policy.max_len,
+                    tries_left,
+                    max_tries: info.max_tries,
+                }),
+                pinpad: false,
+                error: error.take(),
+            };
+            let pin = match s.ask(&ask).await? {
+                Answer::Pin(p) => p,
+                Answer::Confirmed | Answer::Cancelled => {
+                    return Err(HostError::new(Reason::UserCancelled, "the user cancelled"));
+                }
+            };
+            s.status("working").await;
+            let d = digest.clone();
+            let (t, r) = on_card(token, move |t| t.sign(role, &pin, &d)).await?;
+            token = t;
+            match r {
+                Ok(sig) => return Ok((cert, sig)),
+                Err(CardError::Pin(PinFailure::Wrong { retries })) if retries > 0 => {
+                    tries_left = Some(retries);
+                    error = Some(json!({"kind": "wrong_pin", "tries_left": retries}));
+                }
+                Err(CardError::Pin(PinFailure::Wrong { .. } | PinFailure::Blocked)) => {
+                    return Err(HostError::new(
+                        Reason::PinBlocked,
+                        "the PIN is now blocked: unblock it with your PUK code",
+                    ));
+                }
+                Err(CardError::Pin(PinFailure::InvalidFormat)) => {
+                    error = Some(json!({"kind": "message", "text": format!(
+                        "the PIN must be {} to {} digits", policy.min_len, policy.max_len
+                    )}));
+                }
+                Err(e) if card_gone(&e) => {
+                    s.status("card_removed").await;
+                    continue 'card;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+async fn authenticate(s: &mut Session<'_>, nonce: &str) -> Result<Value, HostError> {
+    let origin = s.origin.as_str().to_owned();
+    let nonce = nonce.to_owned();
+    let flow = PinFlow {
+        role: KeyRole::Authentication,
+        purpose: "authenticate",
+        signing_cert: None,
+        hash: None,
+    };
+    let mut chosen = None;
+    let (cert, sig) = pin_flow(s, &flow, |t| {
+        let alg = TokenAlgorithm::for_key(
+            t.key_algorithm(KeyRole::Authentication),
+            &t.signature_algorithms(KeyRole::Authentication),
+        )
+        .ok_or_else(|| {
+            HostError::new(
+                Reason::UnsupportedCard,
+                "the card's authentication key has no Web eID algorithm",
+            )
+        })?;
+        Ok(auth_digest(alg, &origin, &nonce))
+    })
+    .await?;
+    for alg in TokenAlgorithm::ALL {
+        if alg.scheme() == sig.algorithm {
+            chosen = Some(alg);
+        }
+    }
+    let alg = chosen.ok_or_else(|| HostError::new(Reason::Internal, "signature scheme without a token algorithm"))?;
+    Ok(json!({
+        "unverifiedCertificate": b64(&cert),
+        "algorithm": alg.name(),
+        "signature": b64(&sig.bytes),
+        "format": "web-eid:1.0",
+        "appVersion": app_version(),
+    }))
+}
+
+async fn signing_certificate(s: &mut Session<'_>) -> Result<Value, HostError> {
+    loop {
+        let token = s.find_token(None).await?;
+        let (token, cert) = on_card(token, |t| t.certificate(CertificateKind::Signing)).await?;
+        let cert = match cert {
+            Ok(c) => c,
+            Err(e) if card_gone(&e) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let summary = certinfo::summarize(&cert)
+            .map_err(|e| HostError::new(Reason::CardError, format!("the card's certificate is unreadable: {e}")))?;
+        s.note(token.as_ref(), Some(summary.holder.clone()));
+        // Revealing the signing certificate reveals who the user is: ask first (protocol.md §2.4).
+        let ask = Ask {
+            purpose: "consent",
+            origin: s.origin.as_str().to_owned(),
+            lang: s.lang.clone(),
+            holder: summary.holder.clone(),
+            certificate: CertView {
+                subject: summary.subject_cn,
+                issuer: summary.issuer_cn,
+                not_before: summary.valid_from,
+                not_after: summary.valid_to,
+            },
+            hash: None,
+            pin: None,
+            pinpad: false,
+            error: None,
+        };
+        return match s.ask(&ask).await? {
+            Answer::Confirmed => Ok(json!({
+                "certificate": b64(&cert),
+                "supportedSignatureAlgorithms": token.signature_algorithms(KeyRole::Signing).iter().map(algorithm_json).collect::<Vec<_>>(),
+            })),
+            _ => Err(HostError::new(
+                Reason::UserCancelled,
+                "the user did not share the certificate",
+            )),
+        };
+    }
+}
+
+async fn sign(s: &mut Session<'_>, digest: &Digest, certificate: &[u8]) -> Result<Value, HostError> {
+    let flow = PinFlow {
+        role: KeyRole::Signing,
+        purpose: "sign",
+        signing_cert: Some(certificate),
+        hash: Some(HashView {
+            function: digest.algorithm().name().to_owned(),
+            fingerprint: prompt::fingerprint(digest.as_bytes()),
+        }),
+    };
+    let (_, sig) = pin_flow(s, &flow, |t| {
+        if t.signature_algorithms(KeyRole::Signing)
+            .iter()
+            .any(|a| a.hash == digest.algorithm())
+        {
+            Ok(digest.clone())
+        } else {
+            Err(HostError::invalid(format!(
+                "this card cannot sign a {} digest",
+                digest.algorithm().name()
+            )))
+        }
+    })
+    .await?;
+    Ok(json!({"signature": b64(&sig.bytes), "signatureAlgorithm": algorithm_json(&sig.algorithm)}))
+}
+
+/// `{cryptoAlgorithm, hashFunction, paddingScheme}` (protocol.md §2.3).
+pub fn algorithm_json(a: &SignatureAlgorithm) -> Value {
+    json!({
+        "cryptoAlgorithm": match a.crypto { CryptoAlgorithm::Ecc => "ECC", CryptoAlgorithm::Rsa => "RSA" },
+        "hashFunction": a.hash.name(),
+        "paddingScheme": match a.padding { Padding::None => "NONE", Padding::Pkcs1v15 => "PKCS1.5", Padding::Pss => "PSS" },
+    })
+}

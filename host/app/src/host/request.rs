@@ -1,0 +1,345 @@
+//! Parsing the browser's command (protocol.md §2.1): exact key sets, typed arguments. Parse, don't
+//! validate: once a `Request` exists, its origin is an https origin, its nonce has the right length,
+//! its digest the right size.
+
+use base64::Engine as _;
+use eidlink_core::{Digest, HashAlgorithm};
+use serde_json::{Map, Value};
+
+use super::errors::{HostError, Reason};
+
+/// A validated web origin, `scheme://host[:port]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    serialized: String,
+    host: String,
+}
+
+impl Origin {
+    /// Parses an origin: https or wss (http only on localhost / 127.0.0.1 when `allow_http_localhost`),
+    /// at most 255 characters, no user info, path, query or fragment, and already in normalized
+    /// form (lower-case host, no default port, no trailing slash).
+    pub fn parse(s: &str, allow_http_localhost: bool) -> Result<Self, HostError> {
+        let reject = |why: &str| HostError::new(Reason::OriginRejected, format!("origin '{s}' rejected: {why}"));
+        if s.len() > 255 {
+            return Err(HostError::new(
+                Reason::OriginRejected,
+                "origin longer than 255 characters",
+            ));
+        }
+        let url = url::Url::parse(s).map_err(|e| reject(&e.to_string()))?;
+        let host = url.host_str().ok_or_else(|| reject("no host"))?.to_owned();
+        match url.scheme() {
+            "https" | "wss" => {}
+            "http" if allow_http_localhost && (host == "localhost" || host == "127.0.0.1") => {}
+            "http" if host == "localhost" || host == "127.0.0.1" => {
+                return Err(reject(
+                    "http is allowed on localhost only when the developer setting allow-http-localhost is on",
+                ))
+            }
+            _ => return Err(reject("only https origins are allowed")),
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(reject("user info is not allowed"));
+        }
+        if url.query().is_some() || url.fragment().is_some() || url.path() != "/" || s.ends_with('/') {
+            return Err(reject("an origin has no path, query or fragment"));
+        }
+        let serialized = url.origin().ascii_serialization();
+        if serialized != s {
+            return Err(reject(&format!("not in normalized form (expected '{serialized}')")));
+        }
+        Ok(Self { serialized, host })
+    }
+
+    /// `scheme://host[:port]`.
+    pub fn as_str(&self) -> &str {
+        &self.serialized
+    }
+
+    /// The host name, what the PIN dialog shows big.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+}
+
+/// A browser command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// `quit`: reply `{}` and exit.
+    Quit,
+    /// `authenticate`.
+    Authenticate {
+        /// The site.
+        origin: Origin,
+        /// The server's challenge nonce (44..=128 characters).
+        nonce: String,
+        /// UI language.
+        lang: Option<String>,
+    },
+    /// `get-signing-certificate`.
+    GetSigningCertificate {
+        /// The site.
+        origin: Origin,
+        /// UI language.
+        lang: Option<String>,
+    },
+    /// `sign`.
+    Sign {
+        /// The site.
+        origin: Origin,
+        /// The document digest.
+        digest: Digest,
+        /// The signing certificate (DER) the site expects.
+        certificate: Vec<u8>,
+        /// UI language.
+        lang: Option<String>,
+    },
+}
+
+impl Request {
+    /// The command name, for logs and history.
+    pub fn command(&self) -> &'static str {
+        match self {
+            Self::Quit => "quit",
+            Self::Authenticate { .. } => "authenticate",
+            Self::GetSigningCertificate { .. } => "get-signing-certificate",
+            Self::Sign { .. } => "sign",
+        }
+    }
+
+    /// The origin, when the command has one.
+    pub fn origin(&self) -> Option<&Origin> {
+        match self {
+            Self::Quit => None,
+            Self::Authenticate { origin, .. }
+            | Self::GetSigningCertificate { origin, .. }
+            | Self::Sign { origin, .. } => Some(origin),
+        }
+    }
+
+    /// The UI language.
+    pub fn lang(&self) -> Option<&str> {
+        match self {
+            Self::Quit => None,
+            Self::Authenticate { lang, .. } | Self::GetSigningCertificate { lang, .. } | Self::Sign { lang, .. } => {
+                lang.as_deref()
+            }
+        }
+    }
+}
+
+/// Parses one message.
+pub fn parse(bytes: &[u8], allow_http_localhost: bool) -> Result<Request, HostError> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| HostError::invalid(format!("the message is not JSON: {e}")))?;
+    let Value::Object(top) = value else {
+        return Err(HostError::invalid("the message is not a JSON object"));
+    };
+    exact_keys(&top, &["command", "arguments"], &[], "message")?;
+    let command = top
+        .get("command")
+        .and_then(Value::as_str)
+        .ok_or(HostError::invalid("'command' is not a string"))?;
+    let Some(Value::Object(args)) = top.get("arguments") else {
+        return Err(HostError::invalid("'arguments' is not an object"));
+    };
+    match command {
+        "quit" => {
+            exact_keys(args, &[], &[], "quit")?;
+            Ok(Request::Quit)
+        }
+        "authenticate" => {
+            exact_keys(args, &["challengeNonce", "origin"], &["lang"], command)?;
+            let nonce = string(args, "challengeNonce")?;
+            let len = nonce.chars().count();
+            if !(44..=128).contains(&len) {
+                return Err(HostError::invalid(format!(
+                    "challengeNonce must be 44 to 128 characters, got {len}"
+                )));
+            }
+            Ok(Request::Authenticate {
+                origin: Origin::parse(&string(args, "origin")?, allow_http_localhost)?,
+                nonce,
+                lang: lang(args)?,
+            })
+        }
+        "get-signing-certificate" => {
+            exact_keys(args, &["origin"], &["lang"], command)?;
+            Ok(Request::GetSigningCertificate {
+                origin: Origin::parse(&string(args, "origin")?, allow_http_localhost)?,
+                lang: lang(args)?,
+            })
+        }
+        "sign" => {
+            exact_keys(
+                args,
+                &["certificate", "hash", "hashFunction", "origin"],
+                &["lang"],
+                command,
+            )?;
+            let name = string(args, "hashFunction")?;
+            let alg = HashAlgorithm::from_name(&name).ok_or_else(|| {
+                let names: Vec<&str> = HashAlgorithm::ALL.iter().map(|h| h.name()).collect();
+                HostError::invalid(format!("unknown hashFunction '{name}' (one of {})", names.join(", ")))
+            })?;
+            let hash = base64(args, "hash")?;
+            let digest = Digest::new(alg, hash).map_err(|e| HostError::invalid(e.to_string()))?;
+            let certificate = base64(args, "certificate")?;
+            if certificate.is_empty() {
+                return Err(HostError::invalid("certificate is empty"));
+            }
+            Ok(Request::Sign {
+                origin: Origin::parse(&string(args, "origin")?, allow_http_localhost)?,
+                digest,
+                certificate,
+                lang: lang(args)?,
+            })
+        }
+        other => Err(HostError::invalid(format!("unknown command '{other}'"))),
+    }
+}
+
+fn exact_keys(obj: &Map<String, Value>, required: &[&str], optional: &[&str], what: &str) -> Result<(), HostError> {
+    if let Some(extra) = obj
+        .keys()
+        .find(|k| !required.contains(&k.as_str()) && !optional.contains(&k.as_str()))
+    {
+        return Err(HostError::invalid(format!("unexpected key '{extra}' in {what}")));
+    }
+    if let Some(missing) = required.iter().find(|k| !obj.contains_key(**k)) {
+        return Err(HostError::invalid(format!("missing '{missing}' in {what}")));
+    }
+    Ok(())
+}
+
+fn string(args: &Map<String, Value>, key: &str) -> Result<String, HostError> {
+    args.get(key)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| HostError::invalid(format!("'{key}' is not a string")))
+}
+
+fn base64(args: &Map<String, Value>, key: &str) -> Result<Vec<u8>, HostError> {
+    base64::engine::general_purpose::STANDARD
+        .decode(string(args, key)?)
+        .map_err(|e| HostError::invalid(format!("'{key}' is not standard base64: {e}")))
+}
+
+fn lang(args: &Map<String, Value>) -> Result<Option<String>, HostError> {
+    match args.get("lang") {
+        None => Ok(None),
+        Some(Value::String(s)) if s.len() == 2 && s.bytes().all(|b| b.is_ascii_alphabetic()) => {
+            Ok(Some(s.to_ascii_lowercase()))
+        }
+        Some(_) => Err(HostError::invalid("'lang' must be a two-letter ISO 639-1 code")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const NONCE: &str = "12345678901234567890123456789012345678901234";
+
+    fn p(v: Value) -> Result<Request, HostError> {
+        parse(v.to_string().as_bytes(), false)
+    }
+
+    fn reason(v: Value) -> Reason {
+        p(v).map(|_| Reason::Internal).unwrap_or_else(|e| e.reason)
+    }
+
+    #[test]
+    fn origins() {
+        assert_eq!(
+            Origin::parse("https://ex.be", false).map(|o| o.host().to_owned()),
+            Ok("ex.be".to_owned())
+        );
+        assert!(Origin::parse("https://ex.be:8443", false).is_ok());
+        assert!(Origin::parse("wss://ex.be", false).is_ok());
+        for bad in [
+            "http://ex.be",
+            "https://ex.be/",
+            "https://ex.be/login",
+            "https://ex.be?x=1",
+            "https://ex.be#f",
+            "https://user@ex.be",
+            "https://EX.be",
+            "https://ex.be:443",
+            "ftp://ex.be",
+            "ex.be",
+            "http://localhost:8080",
+        ] {
+            assert_eq!(
+                Origin::parse(bad, false).map_err(|e| e.reason),
+                Err(Reason::OriginRejected),
+                "{bad}"
+            );
+        }
+        assert!(Origin::parse("http://localhost:8080", true).is_ok());
+        assert!(Origin::parse("http://127.0.0.1:8080", true).is_ok());
+        assert!(Origin::parse("http://ex.be", true).is_err());
+        assert!(Origin::parse(&format!("https://{}.be", "a".repeat(260)), false).is_err());
+    }
+
+    #[test]
+    fn commands_and_exact_keys() {
+        assert_eq!(p(json!({"command":"quit","arguments":{}})), Ok(Request::Quit));
+        let auth = p(
+            json!({"command":"authenticate","arguments":{"challengeNonce":NONCE,"origin":"https://ex.be","lang":"FR"}}),
+        );
+        assert!(matches!(auth, Ok(Request::Authenticate { ref lang, .. }) if lang.as_deref() == Some("fr")));
+        let r = |v| reason(v);
+        assert_eq!(r(json!({"command":"nope","arguments":{}})), Reason::InvalidArgument);
+        assert_eq!(r(json!({"command":"quit"})), Reason::InvalidArgument);
+        assert_eq!(
+            r(json!({"command":"quit","arguments":{},"x":1})),
+            Reason::InvalidArgument
+        );
+        assert_eq!(r(json!([1, 2])), Reason::InvalidArgument);
+        assert_eq!(
+            r(
+                json!({"command":"authenticate","arguments":{"challengeNonce":NONCE,"origin":"https://ex.be","extra":1}})
+            ),
+            Reason::InvalidArgument
+        );
+        assert_eq!(
+            r(json!({"command":"authenticate","arguments":{"origin":"https://ex.be"}})),
+            Reason::InvalidArgument
+        );
+        assert_eq!(
+            r(json!({"command":"authenticate","arguments":{"challengeNonce":"short","origin":"https://ex.be"}})),
+            Reason::InvalidArgument
+        );
+        assert_eq!(
+            r(
+                json!({"command":"authenticate","arguments":{"challengeNonce":"x".repeat(129),"origin":"https://ex.be"}})
+            ),
+            Reason::InvalidArgument
+        );
+        assert_eq!(
+            r(json!({"command":"authenticate","arguments":{"challengeNonce":NONCE,"origin":"http://ex.be"}})),
+            Reason::OriginRejected
+        );
+        assert_eq!(
+            r(json!({"command":"get-signing-certificate","arguments":{"origin":"https://ex.be","lang":"french"}})),
+            Reason::InvalidArgument
+        );
+        assert!(parse(b"not json", false).is_err());
+    }
+
+    #[test]
+    fn sign_arguments() {
+        let b64 = |n: usize| base64::engine::general_purpose::STANDARD.encode(vec![7u8; n]);
+        let sign = |hf: &str, hash: String| json!({"command":"sign","arguments":{"origin":"https://ex.be","hashFunction":hf,"hash":hash,"certificate":b64(10)}});
+        assert!(matches!(p(sign("SHA-256", b64(32))), Ok(Request::Sign { .. })));
+        assert!(matches!(p(sign("SHA3-512", b64(64))), Ok(Request::Sign { .. })));
+        assert_eq!(reason(sign("SHA-256", b64(48))), Reason::InvalidArgument);
+        assert_eq!(reason(sign("SHA-1", b64(20))), Reason::InvalidArgument);
+        assert_eq!(reason(sign("SHA-256", "not base64!".into())), Reason::InvalidArgument);
+        let url_safe = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([0xFBu8; 32]);
+        assert_eq!(reason(sign("SHA-256", url_safe)), Reason::InvalidArgument);
+    }
+}

@@ -1,0 +1,751 @@
+//! The real `eidlink-host` binary over stdio, with the virtual card in the real pcscd and a scripted
+//! PIN program configured in the user's config file (the way a user would pick another PIN program).
+//! Every token and signature is checked against the virtual card's PKI.
+
+// Test helpers outside #[test] fns: a failed step is a failed test.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use common::{insert, insert_with, is_pin_verify};
+use eidlink_core::{Digest, HashAlgorithm};
+use eidlink_tests::{CardOptions, Profile};
+use serde_json::{json, Value};
+
+const HOST: &str = env!("CARGO_BIN_EXE_eidlink-host");
+const NONCE: &str = "dGhpcyBpcyBhIDMyLWJ5dGUgdGVzdCBub25jZSEhISE=";
+const ORIGIN: &str = "https://service.example.be";
+
+fn b64(b: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+fn unb64(v: &Value) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(v.as_str().expect("string"))
+        .expect("base64")
+}
+
+/// The scripted PIN program (a binary of the eidlink-tests package), built on first use.
+fn pin_script() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let dir = Path::new(HOST).parent().expect("target dir");
+        let path = dir.join("eidlink-pin-script");
+        if !path.exists() {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let ok = Command::new(cargo)
+                .args(["build", "-p", "eidlink-tests", "--bin", "eidlink-pin-script"])
+                .status()
+                .expect("run cargo");
+            assert!(ok.success() && path.exists(), "cannot build eidlink-pin-script");
+        }
+        path
+    })
+    .clone()
+}
+
+/// A user's home for one host run: config (PIN program, timeout) and data (log, history).
+struct Home {
+    dir: PathBuf,
+}
+
+impl Home {
+    fn new(answers: &str, timeout: u64) -> Self {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "eidlink-host-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("config/eidlink")).expect("mkdir");
+        let config = format!(
+            "pin-program = [{:?}, \"--answers\", {:?}, \"--record\", {:?}]\nlogging = true\ntimeout-seconds = {timeout}\n",
+            pin_script().display().to_string(),
+            answers,
+            dir.join("dialog.log").display().to_string(),
+        );
+        std::fs::write(dir.join("config/eidlink/config.toml"), config).expect("config");
+        Self { dir }
+    }
+
+    fn dialog_lines(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.join("dialog.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The `ask` requests the dialog received.
+    fn asks(&self) -> Vec<Value> {
+        self.dialog_lines()
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["type"] == "ask")
+            .collect()
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.join("data/eidlink")
+    }
+
+    fn spawn(&self, extra_env: &[(&str, &str)]) -> Child {
+        self.spawn_via(Command::new(HOST), extra_env)
+    }
+
+    /// Runs the host through `command` (a wrapper that ends by running the host with these arguments).
+    fn spawn_via(&self, mut command: Command, extra_env: &[(&str, &str)]) -> Child {
+        command
+            .arg("chrome-extension://test/")
+            .env("XDG_CONFIG_HOME", self.dir.join("config"))
+            .env("XDG_DATA_HOME", self.dir.join("data"))
+            .envs(extra_env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start eidlink-host")
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn frame(json: &[u8]) -> Vec<u8> {
+    let mut v = (json.len() as u32).to_ne_bytes().to_vec();
+    v.extend_from_slice(json);
+    v
+}
+
+fn read_frame(r: &mut impl Read) -> Option<Value> {
+    let mut len = [0u8; 4];
+    r.read_exact(&mut len).ok()?;
+    let mut body = vec![0u8; u32::from_ne_bytes(len) as usize];
+    r.read_exact(&mut body).ok()?;
+    Some(serde_json::from_slice(&body).expect("the host writes JSON"))
+}
+
+/// Runs the host with raw input bytes; returns the frames it wrote, its exit code and stderr.
+fn exchange_raw(home: &Home, input: &[u8], env: &[(&str, &str)]) -> (Vec<Value>, Option<i32>, String) {
+    let mut child = home.spawn(env);
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(input).expect("write");
+    drop(stdin);
+    let mut out = child.stdout.take().expect("stdout");
+    let mut frames = Vec::new();
+    while let Some(f) = read_frame(&mut out) {
+        frames.push(f);
+    }
+    let mut rest = Vec::new();
+    let _ = out.read_to_end(&mut rest);
+    assert!(rest.is_empty(), "bytes on stdout outside frames: {rest:?}");
+    let status = child.wait().expect("wait");
+    let mut err = String::new();
+    let _ = child.stderr.take().expect("stderr").read_to_string(&mut err);
+    assert!(!err.contains("panicked"), "the host panicked: {err}");
+    (frames, status.code(), err)
+}
+
+/// Sends one command (keeping stdin open until the reply, as a browser does).
+fn call(home: &Home, msg: &Value) -> Value {
+    call_env(home, msg, &[])
+}
+
+fn call_env(home: &Home, msg: &Value, env: &[(&str, &str)]) -> Value {
+    call_via(home, Command::new(HOST), msg, env)
+}
+
+fn call_via(home: &Home, command: Command, msg: &Value, env: &[(&str, &str)]) -> Value {
+    let mut child = home.spawn_via(command, env);
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut out = child.stdout.take().expect("stdout");
+    let version = read_frame(&mut out).expect("version frame");
+    let v = version["version"].as_str().expect("version string");
+    let major: u32 = v.split('.').next().and_then(|m| m.parse().ok()).expect("semver");
+    assert!(major >= 2, "{v}");
+    stdin.write_all(&frame(msg.to_string().as_bytes())).expect("write");
+    stdin.flush().expect("flush");
+    let reply = read_frame(&mut out).expect("reply frame");
+    drop(stdin);
+    let status = child.wait().expect("wait");
+    assert_eq!(
+        status.success(),
+        reply.get("error").is_none(),
+        "exit status vs reply: {reply}"
+    );
+    reply
+}
+
+fn auth(origin: &str) -> Value {
+    json!({"command":"authenticate","arguments":{"challengeNonce":NONCE,"origin":origin}})
+}
+
+fn assert_error(reply: &Value, reason: &str, code: &str) {
+    assert_eq!(reply["error"]["reason"], reason, "{reply}");
+    assert_eq!(reply["error"]["code"], code, "{reply}");
+    assert!(!reply["error"]["message"].as_str().unwrap_or("").is_empty(), "{reply}");
+}
+
+/// Checks a token the way a site does, with eidlink's verifier: the virtual card's CA as trust anchor,
+/// our origin and nonce; and that it is the card's certificate and fails for another origin.
+fn check_token(token: &Value, pki: &eidlink_tests::Pki, want_alg: &str) {
+    assert_eq!(token["format"], "web-eid:1.0");
+    assert_eq!(token["algorithm"], want_alg);
+    assert!(token["appVersion"].as_str().unwrap_or("").contains("eidlink"));
+    assert_eq!(unb64(&token["unverifiedCertificate"]), pki.auth_der);
+    let verifier = |origin: &str| {
+        eidlink_verifier::TokenVerifier::builder(origin)
+            .trusted_cas(&pki.root_der)
+            .intermediates(&pki.ca_der)
+            .build()
+            .expect("verifier")
+    };
+    let json = token.to_string();
+    let who = verifier(ORIGIN).verify(&json, NONCE).expect("the token verifies");
+    assert!(
+        who.subject
+            .full_name()
+            .unwrap_or_default()
+            .to_lowercase()
+            .contains("alice"),
+        "{:?}",
+        who.subject
+    );
+    assert!(
+        verifier("https://evil.example").verify(&json, NONCE).is_err(),
+        "bound to the origin"
+    );
+}
+
+/// Checks a `sign` reply with the verifier, from the wire forms the site has.
+fn check_sign_result(reply: &Value, cert: &[u8], hash: HashAlgorithm, digest: &Digest) {
+    eidlink_verifier::verify_sign_result(&b64(cert), hash.name(), &b64(digest.as_bytes()), &reply.to_string())
+        .expect("the signature verifies");
+    let other = Digest::of(hash, b"another document");
+    assert!(
+        eidlink_verifier::verify_sign_result(&b64(cert), hash.name(), &b64(other.as_bytes()), &reply.to_string())
+            .is_err()
+    );
+}
+
+#[test]
+fn handshake_and_quit() {
+    let home = Home::new("", 5);
+    let (frames, code, _) = exchange_raw(&home, &frame(br#"{"command":"quit","arguments":{}}"#), &[]);
+    assert_eq!(frames.len(), 2, "{frames:?}");
+    assert!(frames[0]["version"].as_str().unwrap_or("").starts_with("2."));
+    assert_eq!(frames[1], json!({}));
+    assert_eq!(code, Some(0));
+    // The browser closing stdin before any command: a clean exit with only the version.
+    let (frames, code, _) = exchange_raw(&home, b"", &[]);
+    assert_eq!((frames.len(), code), (1, Some(0)));
+}
+
+#[test]
+fn every_bad_message_gets_a_precise_error_and_a_clean_exit() {
+    let home = Home::new("", 5);
+    let b64_32 = b64(&[1u8; 32]);
+    let sign = |hf: &str, hash: &str, origin: &str| json!({"command":"sign","arguments":{"origin":origin,"hashFunction":hf,"hash":hash,"certificate":b64(b"x")}});
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("too short", frame(b"{}"), "INVALID_ARGUMENT"),
+        ("too long", frame(&vec![b' '; 8193]), "MESSAGE_TOO_LARGE"),
+        (
+            "huge length, no body",
+            u32::MAX.to_ne_bytes().to_vec(),
+            "MESSAGE_TOO_LARGE",
+        ),
+        (
+            "truncated",
+            frame(br#"{"command":"quit","arguments":{}}"#)[..12].to_vec(),
+            "INVALID_ARGUMENT",
+        ),
+        ("not JSON", frame(b"hello world"), "INVALID_ARGUMENT"),
+        ("not an object", frame(b"[1,2,3]"), "INVALID_ARGUMENT"),
+        (
+            "unknown command",
+            frame(br#"{"command":"format-disk","arguments":{}}"#),
+            "INVALID_ARGUMENT",
+        ),
+        (
+            "extra key",
+            frame(
+                json!({"command":"authenticate","arguments":{"challengeNonce":NONCE,"origin":ORIGIN,"x":1}})
+                    .to_string()
+                    .as_bytes(),
+            ),
+            "INVALID_ARGUMENT",
+        ),
+        (
+            "http origin",
+            frame(auth("http://service.example.be").to_string().as_bytes()),
+            "ORIGIN_REJECTED",
+        ),
+        (
+            "origin with a path",
+            frame(auth("https://service.example.be/login").to_string().as_bytes()),
+            "ORIGIN_REJECTED",
+        ),
+        (
+            "nonce too short",
+            frame(
+                json!({"command":"authenticate","arguments":{"challengeNonce":"abc","origin":ORIGIN}})
+                    .to_string()
+                    .as_bytes(),
+            ),
+            "INVALID_ARGUMENT",
+        ),
+        (
+            "wrong hash length",
+            frame(sign("SHA-384", &b64_32, ORIGIN).to_string().as_bytes()),
+            "INVALID_ARGUMENT",
+        ),
+        (
+            "unknown hash function",
+            frame(sign("MD5", &b64_32, ORIGIN).to_string().as_bytes()),
+            "INVALID_ARGUMENT",
+        ),
+    ];
+    for (what, input, reason) in cases {
+        let started = Instant::now();
+        let (frames, code, _) = exchange_raw(&home, &input, &[]);
+        assert_eq!(frames.len(), 2, "{what}: {frames:?}");
+        let code_name = if reason == "INVALID_ARGUMENT" || reason == "ORIGIN_REJECTED" || reason == "MESSAGE_TOO_LARGE"
+        {
+            "ERR_WEBEID_NATIVE_INVALID_ARGUMENT"
+        } else {
+            "ERR_WEBEID_NATIVE_FATAL"
+        };
+        assert_error(&frames[1], reason, code_name);
+        assert_eq!(code, Some(1), "{what}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{what} took {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+#[test]
+fn authenticate_get_signing_certificate_and_sign_on_every_profile() {
+    let cases = [
+        (Profile::Belpic18, "ES384", "1234", "1234", HashAlgorithm::Sha384),
+        (Profile::Belpic17, "RS256", "1234", "1234", HashAlgorithm::Sha256),
+        (Profile::EstEid, "ES384", "1234", "12345", HashAlgorithm::Sha384),
+    ];
+    for (profile, alg, pin1, pin2, hash) in cases {
+        let card = insert(profile);
+        let pki = card.handle.pki();
+
+        let home = Home::new(pin1, 20);
+        let token = call(&home, &auth(ORIGIN));
+        check_token(&token, &pki, alg);
+        let ask = &home.asks()[0];
+        assert_eq!(ask["purpose"], "authenticate");
+        assert_eq!(ask["origin"], ORIGIN);
+        assert_eq!(ask["pin"]["tries_left"], 3);
+        assert!(
+            ask["holder"].as_str().unwrap_or("").to_lowercase().contains("alice"),
+            "{ask}"
+        );
+
+        let home = Home::new("confirm", 20);
+        let reply = call(
+            &home,
+            &json!({"command":"get-signing-certificate","arguments":{"origin":ORIGIN,"lang":"fr"}}),
+        );
+        assert_eq!(unb64(&reply["certificate"]), pki.sign_der, "{profile:?}");
+        let algs = reply["supportedSignatureAlgorithms"].as_array().expect("list");
+        assert!(algs.iter().any(|a| a["hashFunction"] == hash.name()), "{reply}");
+        assert_eq!(home.asks()[0]["purpose"], "consent");
+        assert_eq!(home.asks()[0]["lang"], "fr");
+
+        let digest = Digest::of(hash, format!("contract for {profile:?}").as_bytes());
+        let home = Home::new(pin2, 20);
+        let reply = call(
+            &home,
+            &json!({"command":"sign","arguments":{"origin":ORIGIN,"hashFunction":hash.name(),
+                "hash":b64(digest.as_bytes()),"certificate":b64(&pki.sign_der)}}),
+        );
+        assert_eq!(reply["signatureAlgorithm"]["hashFunction"], hash.name());
+        check_sign_result(&reply, &pki.sign_der, hash, &digest);
+        let ask = &home.asks()[0];
+        assert_eq!(ask["purpose"], "sign");
+        assert_eq!(ask["hash"]["function"], hash.name());
+        if profile == Profile::EstEid {
+            assert_eq!(ask["pin"]["label"], "PIN2");
+            assert_eq!(ask["pin"]["min"], 5);
+        }
+        // The history has the request, with no hash and no PIN.
+        let history = std::fs::read_to_string(home.data().join("history.jsonl")).expect("history");
+        assert!(
+            history.contains("\"action\":\"sign\"") && history.contains("\"result\":\"ok\""),
+            "{history}"
+        );
+        assert!(!history.contains(&hex::encode(digest.as_bytes())) && !history.contains(&b64(digest.as_bytes())));
+        let log = std::fs::read_to_string(home.data().join("eidlink-host.log")).expect("log");
+        assert!(
+            log.contains("command=\"sign\"") && log.contains("result=\"ok\""),
+            "{log}"
+        );
+        assert!(!log.contains(pin2), "the log must never hold the PIN");
+    }
+}
+
+#[test]
+fn wrong_pin_then_right_pin_shows_decreasing_tries() {
+    let card = insert(Profile::Belpic18);
+    let home = Home::new("9999,0000,1234", 20);
+    let token = call(&home, &auth(ORIGIN));
+    check_token(&token, &card.handle.pki(), "ES384");
+    let tries: Vec<Value> = home.asks().iter().map(|a| a["pin"]["tries_left"].clone()).collect();
+    assert_eq!(tries, vec![json!(3), json!(2), json!(1)]);
+    let errors: Vec<Value> = home.asks().iter().map(|a| a["error"].clone()).collect();
+    assert_eq!(errors[0], Value::Null);
+    assert_eq!(errors[1], json!({"kind":"wrong_pin","tries_left":2}));
+    assert_eq!(card.handle.pin_tries_left(), 3, "the right PIN resets the counter");
+}
+
+#[test]
+fn blocked_pin_fails_without_a_verify_or_a_dialog() {
+    let options = CardOptions {
+        tries_left: Some(0),
+        ..CardOptions::default()
+    };
+    let card = insert_with(Profile::Belpic18, &options);
+    card.handle.clear_log();
+    let home = Home::new("1234", 10);
+    let reply = call(&home, &auth(ORIGIN));
+    assert_error(&reply, "PIN_BLOCKED", "ERR_WEBEID_NATIVE_FATAL");
+    assert!(
+        card.handle.apdu_log().iter().all(|l| !is_pin_verify(&l.command)),
+        "no VERIFY to a blocked PIN"
+    );
+    assert!(home.asks().is_empty(), "no PIN asked for a blocked card");
+}
+
+#[test]
+fn cancel_in_the_dialog() {
+    let card = insert(Profile::Belpic18);
+    let home = Home::new("cancel", 10);
+    let reply = call(&home, &auth(ORIGIN));
+    assert_error(&reply, "USER_CANCELLED", "ERR_WEBEID_USER_CANCELLED");
+    assert_eq!(card.handle.pin_tries_left(), 3);
+    let home = Home::new("cancel", 10);
+    let reply = call(
+        &home,
+        &json!({"command":"get-signing-certificate","arguments":{"origin":ORIGIN}}),
+    );
+    assert_error(&reply, "USER_CANCELLED", "ERR_WEBEID_USER_CANCELLED");
+}
+
+#[test]
+fn stdin_closed_while_the_dialog_is_open_ends_host_and_dialog() {
+    let _card = insert(Profile::Belpic18);
+    let home = Home::new("hang", 30);
+    let mut child = home.spawn(&[]);
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut out = child.stdout.take().expect("stdout");
+    read_frame(&mut out).expect("version");
+    stdin
+        .write_all(&frame(auth(ORIGIN).to_string().as_bytes()))
+        .expect("write");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while home.asks().is_empty() {
+        assert!(Instant::now() < deadline, "the dialog was never asked");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let dialog_pid: u32 = home.dialog_lines()[0]
+        .strip_prefix("PID ")
+        .and_then(|p| p.parse().ok())
+        .expect("pid");
+    drop(stdin);
+    let closed = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("try_wait") {
+            break s;
+        }
+        assert!(
+            closed.elapsed() < Duration::from_secs(1),
+            "the host is still running 1 s after stdin closed"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(read_frame(&mut out).is_none(), "no reply to a browser that left");
+    assert!(status.success());
+    while Path::new(&format!("/proc/{dialog_pid}")).exists() && !is_zombie(dialog_pid) {
+        assert!(
+            closed.elapsed() < Duration::from_secs(1),
+            "the dialog outlived the host"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| s.contains(") Z "))
+        .unwrap_or(true)
+}
+
+#[test]
+fn card_removed_during_the_signature_is_waited_for_and_no_try_is_lost() {
+    let card = insert(Profile::Belpic18);
+    let home = Home::new("1234,1234", 30);
+    card.handle.clear_log();
+    // Authentication: SELECT, 3 READ BINARY, GET CARD DATA, MSE, VERIFY, PSO: remove at the PSO.
+    card.handle.remove_at(8);
+    let h = std::thread::spawn({
+        let home_dir = home.dir.clone();
+        move || {
+            let home = Home { dir: home_dir };
+            let r = call(&home, &auth(ORIGIN));
+            std::mem::forget(home);
+            r
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while card.handle.is_inserted() {
+        assert!(Instant::now() < deadline, "the card was never pulled");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(1000));
+    card.handle.insert();
+    let token = h.join().expect("host thread");
+    assert!(
+        token.get("error").is_none(),
+        "{token} / dialog: {:?}",
+        home.dialog_lines()
+    );
+    check_token(&token, &card.handle.pki(), "ES384");
+    assert_eq!(home.asks().len(), 2, "the PIN is asked again for the re-inserted card");
+    assert!(home.dialog_lines().iter().any(|l| l.contains("card_removed")));
+    assert_eq!(card.handle.pin_tries_left(), 3);
+}
+
+#[test]
+fn sign_with_another_cards_certificate_asks_for_that_card_until_the_timeout() {
+    let _card = insert(Profile::Belpic18);
+    let other = eidlink_tests::Pki::generate(&eidlink_tests::PkiSpec {
+        seed: b"another citizen".to_vec(),
+        ..eidlink_tests::PkiSpec::default_for(eidlink_tests::Country::Belgium, eidlink_tests::LeafKeyType::P384)
+    })
+    .expect("pki");
+    let home = Home::new("1234", 2);
+    let reply = call(
+        &home,
+        &json!({"command":"sign","arguments":{"origin":ORIGIN,"hashFunction":"SHA-256",
+            "hash":b64(&[5u8; 32]),"certificate":b64(&other.sign_der)}}),
+    );
+    assert_error(&reply, "WRONG_CERTIFICATE", "ERR_WEBEID_NATIVE_FATAL");
+    assert!(home.asks().is_empty());
+}
+
+#[test]
+fn no_card_and_no_service_are_told_apart() {
+    let card = insert(Profile::Belpic18);
+    card.handle.remove();
+    common::wait_reader(|atr| atr.is_none(), "the card to be removed");
+    let home = Home::new("1234", 2);
+    let reply = call(&home, &auth(ORIGIN));
+    assert_error(&reply, "NO_CARD", "ERR_WEBEID_NATIVE_FATAL");
+    let reply = call_env(
+        &home,
+        &auth(ORIGIN),
+        &[("PCSCLITE_CSOCK_NAME", "/nonexistent/pcscd.comm")],
+    );
+    assert_error(&reply, "NO_PCSC_SERVICE", "ERR_WEBEID_NATIVE_FATAL");
+}
+
+/// The real PIN dialog (`eidlink-pin`, found next to the host as in a real install) under a private
+/// Xvfb: xdotool types the PIN into the egui window, and the token verifies.
+#[test]
+fn the_real_pin_dialog_end_to_end_under_xvfb() {
+    for tool in ["Xvfb", "xdotool"] {
+        assert!(
+            Command::new("which")
+                .arg(tool)
+                .output()
+                .map(|o| o.status.success())
+                .unwrap_or(false),
+            "{tool} is missing: apt-get install -y xvfb xdotool (scripts/test.sh installs them)"
+        );
+    }
+    let dialog = Path::new(HOST).with_file_name("eidlink-pin");
+    if !dialog.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let ok = Command::new(cargo)
+            .args(["build", "-p", "eidlink-gui", "--bin", "eidlink-pin"])
+            .status();
+        assert!(
+            ok.map(|s| s.success()).unwrap_or(false) && dialog.exists(),
+            "cannot build eidlink-pin"
+        );
+    }
+    let display = Xvfb::start();
+    let card = insert(Profile::Belpic18);
+
+    // No pin-program in the config: the host's default, the dialog installed beside it.
+    let home = Home::new("", 60);
+    std::fs::write(home.dir.join("config/eidlink/config.toml"), "timeout-seconds = 60\n").expect("config");
+    let env = [("DISPLAY", display.name.as_str()), ("LANG", "fr_BE.UTF-8")];
+    let mut child = home.spawn(&env);
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut out = child.stdout.take().expect("stdout");
+    read_frame(&mut out).expect("version");
+    stdin
+        .write_all(&frame(auth(ORIGIN).to_string().as_bytes()))
+        .expect("write");
+    stdin.flush().expect("flush");
+
+    let window = display.wait_window("eidlink", Duration::from_secs(30));
+    display.xdotool(&["windowfocus", "--sync", &window]);
+    std::thread::sleep(Duration::from_millis(300));
+    display.xdotool(&["type", "--delay", "40", "1234"]);
+    display.xdotool(&["key", "Return"]);
+
+    let token = read_frame(&mut out).expect("reply");
+    drop(stdin);
+    let status = child.wait().expect("wait");
+    assert!(token.get("error").is_none(), "{token}");
+    assert!(status.success());
+    check_token(&token, &card.handle.pki(), "ES384");
+    assert_eq!(card.handle.pin_tries_left(), 3);
+}
+
+/// A private Xvfb server on a free display number, stopped on drop.
+struct Xvfb {
+    name: String,
+    child: Child,
+}
+
+impl Xvfb {
+    fn start() -> Self {
+        for n in 0..40u32 {
+            let number = 600 + (std::process::id() + n * 17) % 300;
+            let socket = PathBuf::from(format!("/tmp/.X11-unix/X{number}"));
+            if socket.exists() || Path::new(&format!("/tmp/.X{number}-lock")).exists() {
+                continue;
+            }
+            // -noreset: otherwise the server resets when its last client (each xdotool) leaves.
+            let mut child = Command::new("Xvfb")
+                .arg(format!(":{number}"))
+                .args(["-screen", "0", "1280x1024x24", "-nolisten", "tcp", "-noreset"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start Xvfb");
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_secs(20) {
+                if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
+                    return Self {
+                        name: format!(":{number}"),
+                        child,
+                    };
+                }
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("Xvfb did not start");
+    }
+
+    fn xdotool(&self, args: &[&str]) -> String {
+        let out = Command::new("xdotool")
+            .args(args)
+            .env("DISPLAY", &self.name)
+            .output()
+            .expect("xdotool");
+        assert!(
+            out.status.success(),
+            "xdotool {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn wait_window(&self, title: &str, timeout: Duration) -> String {
+        let started = Instant::now();
+        loop {
+            let out = Command::new("xdotool")
+                .args(["search", "--onlyvisible", "--name", &format!("^{title}$")])
+                .env("DISPLAY", &self.name)
+                .output()
+                .expect("xdotool");
+            if let Some(id) = String::from_utf8_lossy(&out.stdout).lines().next() {
+                return id.trim().to_owned();
+            }
+            assert!(started.elapsed() < timeout, "no window {title:?} within {timeout:?}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        // SIGTERM lets Xvfb remove its lock file and socket.
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(5) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A real pcscd with no reader at all: a second pcscd, with an empty reader configuration, in a
+/// private mount namespace where its socket takes the place of the system one (pcscd 1.9 ignores
+/// PCSCLITE_CSOCK_NAME on the server side). Needs root (CI runs as root) and util-linux's unshare.
+#[test]
+fn no_reader_at_all() {
+    assert!(
+        std::fs::read_to_string("/proc/self/status")
+            .map(|s| s
+                .lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")))
+            .unwrap_or(false),
+        "this test starts a private pcscd in a mount namespace and must run as root (as CI does)"
+    );
+    let home = Home::new("1234", 3);
+    let empty = home.dir.join("reader.conf.d");
+    std::fs::create_dir_all(&empty).expect("mkdir");
+    let script = format!(
+        "mount -t tmpfs eidlink-test /run/pcscd || exit 90\n\
+         pcscd --foreground --config {conf:?} </dev/null >{log:?} 2>&1 &\n\
+         pcscd=$!\n\
+         i=0; while [ ! -S /run/pcscd/pcscd.comm ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done\n\
+         \"$0\" \"$@\"; rc=$?\n\
+         kill $pcscd; wait $pcscd\n\
+         exit $rc\n",
+        conf = empty.display().to_string(),
+        log = home.dir.join("pcscd.log").display().to_string(),
+    );
+    let mut command = Command::new("unshare");
+    command.args(["--mount", "--propagation", "private", "sh", "-c", &script, HOST]);
+    let reply = call_via(&home, command, &auth(ORIGIN), &[]);
+    assert_error(&reply, "NO_READER", "ERR_WEBEID_NATIVE_FATAL");
+    assert!(home.asks().is_empty());
+}

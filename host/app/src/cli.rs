@@ -13,6 +13,7 @@ use eidlink_pcsc::Found;
 use zeroize::Zeroizing;
 
 use crate::certinfo::{self, CertError};
+use crate::register::{self, Browser, RegisterError, UserDirs};
 
 /// eidlink: use your eID card from the command line.
 #[derive(Debug, Parser)]
@@ -39,6 +40,29 @@ enum Command {
     Diagnose,
     /// Check a Web eID authentication token as a website's server does (origin, nonce, trusted CAs).
     VerifyToken(VerifyArgs),
+    /// Register the native host with browsers (writes their native-messaging manifests).
+    Install(RegisterArgs),
+    /// Remove the native host's registrations.
+    Uninstall(RegisterArgs),
+}
+
+#[derive(Debug, Args)]
+struct RegisterArgs {
+    /// For this user only (the browsers' per-user directories, or --profile-dir).
+    #[arg(long, required_unless_present = "system", conflicts_with = "system")]
+    user: bool,
+    /// For every user (the browsers' system directories; needs root). Used by the packages.
+    #[arg(long)]
+    system: bool,
+    /// Only these browsers (repeatable); default: all of them.
+    #[arg(long, value_enum)]
+    browser: Vec<Browser>,
+    /// A Chromium-family user-data directory (e.g. a throwaway profile given to --user-data-dir).
+    #[arg(long, requires = "user", conflicts_with = "system")]
+    profile_dir: Option<PathBuf>,
+    /// The host program the manifests point at; default: eidlink-host next to this program.
+    #[arg(long)]
+    host: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -174,6 +198,9 @@ pub enum CliError {
     /// File I/O.
     #[error("{0}")]
     Io(String),
+    /// A browser registration could not be written or removed.
+    #[error(transparent)]
+    Register(#[from] RegisterError),
     /// An authentication token that does not pass the server-side checks.
     #[error("the token does NOT verify: {0}")]
     Verify(#[from] eidlink_verifier::VerifyError),
@@ -198,7 +225,7 @@ impl CliError {
             Self::Card(CardError::Pin(_)) | Self::PinFormat { .. } => 5,
             Self::Card(_) => 6,
             Self::Cert(CertError::BadSignature) | Self::Verify(_) => 7,
-            Self::Cert(_) | Self::Input(_) | Self::Io(_) => 1,
+            Self::Cert(_) | Self::Input(_) | Self::Io(_) | Self::Register(_) => 1,
         }
     }
 }
@@ -266,10 +293,54 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Sign(args) => sign(&mut token(cli.reader.as_deref())?, args, out),
         Command::Diagnose => crate::diagnose::run(out).map_err(io),
         Command::VerifyToken(args) => verify_token(args, out),
+        Command::Install(args) => registration(args, true, out),
+        Command::Uninstall(args) => registration(args, false, out),
     }
 }
 
 /// `verify-token`: the checks of protocol.md §4 with the given trust, printing who authenticated.
+/// `install` / `uninstall`: one line per browser saying what was done.
+fn registration(args: RegisterArgs, install: bool, out: &mut dyn Write) -> Result<(), CliError> {
+    let browsers: Vec<Browser> = if args.browser.is_empty() {
+        // Firefox has no per-profile directory: with --profile-dir, "all" means the Chromium family.
+        Browser::ALL
+            .into_iter()
+            .filter(|b| args.profile_dir.is_none() || *b != Browser::Firefox)
+            .collect()
+    } else {
+        args.browser.clone()
+    };
+    let dirs = if args.user { Some(UserDirs::current()?) } else { None };
+    let host = match (&args.host, install) {
+        (Some(h), _) => Some(h.clone()),
+        (None, true) => Some(
+            register::default_host()
+                .ok_or_else(|| CliError::Input("cannot locate eidlink-host: give its path with --host".into()))?,
+        ),
+        (None, false) => None,
+    };
+    let io = |e: std::io::Error| CliError::Io(e.to_string());
+    for b in browsers {
+        let dir = match &dirs {
+            Some(d) => b.user_dir(d, args.profile_dir.as_deref())?,
+            None => b.system_dir().to_owned(),
+        };
+        match &host {
+            Some(host) if install => {
+                let path = register::install(b, &dir, host)?;
+                writeln!(out, "{}: registered {}", b.name(), path.display()).map_err(io)?;
+            }
+            _ => {
+                let removed = register::uninstall(&dir)?;
+                let path = Browser::manifest_path(&dir);
+                let what = if removed { "removed" } else { "was not registered:" };
+                writeln!(out, "{}: {what} {}", b.name(), path.display()).map_err(io)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn verify_token(args: VerifyArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let read = |path: &PathBuf| std::fs::read(path).map_err(|e| CliError::Io(format!("{}: {e}", path.display())));
     let token = if args.token.as_os_str() == "-" {

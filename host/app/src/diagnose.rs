@@ -8,6 +8,7 @@ use eidlink_core::{CertificateKind, KeyRole};
 use eidlink_pcsc::Found;
 
 use crate::certinfo;
+use crate::register::{self, Browser, Status, UserDirs};
 
 /// PKCS#11 modules eidlink may use, per platform (cards.md §1.16, §4).
 const PKCS11_MODULES: &[&str] = &[
@@ -15,26 +16,6 @@ const PKCS11_MODULES: &[&str] = &[
     "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
     "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
     "/usr/lib/opensc-pkcs11.so",
-];
-
-/// Where browsers look for the native-messaging host manifest on Linux (test-infra.md §2–3).
-const HOST_MANIFESTS: &[(&str, &str)] = &[
-    (
-        "Chromium (system)",
-        "/etc/chromium/native-messaging-hosts/org.eidlink.host.json",
-    ),
-    (
-        "Google Chrome (system)",
-        "/etc/opt/chrome/native-messaging-hosts/org.eidlink.host.json",
-    ),
-    (
-        "Microsoft Edge (system)",
-        "/etc/opt/edge/native-messaging-hosts/org.eidlink.host.json",
-    ),
-    (
-        "Firefox (system)",
-        "/usr/lib/mozilla/native-messaging-hosts/org.eidlink.host.json",
-    ),
 ];
 
 /// Writes the report.
@@ -88,40 +69,28 @@ pub fn run(out: &mut dyn Write) -> io::Result<()> {
             if Path::new(m).exists() { "present" } else { "absent" }
         )?;
     }
-    writeln!(out, "native-messaging host registrations:")?;
-    let mut manifests: Vec<(String, String)> = HOST_MANIFESTS
-        .iter()
-        .map(|(b, p)| ((*b).to_owned(), (*p).to_owned()))
-        .collect();
-    if let Some(home) = std::env::var_os("HOME") {
-        let home = Path::new(&home);
-        for (b, rel) in [
-            (
-                "Chromium (user)",
-                ".config/chromium/NativeMessagingHosts/org.eidlink.host.json",
-            ),
-            (
-                "Google Chrome (user)",
-                ".config/google-chrome/NativeMessagingHosts/org.eidlink.host.json",
-            ),
-            (
-                "Firefox (user)",
-                ".mozilla/native-messaging-hosts/org.eidlink.host.json",
-            ),
-        ] {
-            manifests.push((b.to_owned(), home.join(rel).display().to_string()));
+    registrations(out)?;
+    Ok(())
+}
+
+/// Each browser's system and per-user registration, and whether its host program works.
+fn registrations(out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "native-messaging host registrations ({}):", register::HOST_NAME)?;
+    let user = UserDirs::current().ok();
+    for b in Browser::ALL {
+        let mut places = vec![("system", b.system_dir().to_owned())];
+        if let Some(dir) = user.as_ref().and_then(|u| b.user_dir(u, None).ok()) {
+            places.push(("user", dir));
         }
-    }
-    for (browser, path) in manifests {
-        writeln!(
-            out,
-            "  {browser}: {}",
-            if Path::new(&path).exists() {
-                path
-            } else {
-                "not registered".to_owned()
-            }
-        )?;
+        for (scope, dir) in places {
+            let path = Browser::manifest_path(&dir);
+            let state = match register::check(b, &dir) {
+                Status::Absent => "not registered".to_owned(),
+                Status::Broken(why) => format!("BROKEN: {} {why}", path.display()),
+                Status::Ok(host) => format!("ok: {} -> {}", path.display(), host.display()),
+            };
+            writeln!(out, "  {} ({scope}): {state}", b.name())?;
+        }
     }
     Ok(())
 }

@@ -6,3 +6,4 @@ pub mod certinfo;
 pub mod cli;
 pub mod diagnose;
 pub mod host;
+pub mod register;

@@ -354,3 +354,107 @@ fn opensc_reads_the_same_authentication_certificate() {
         }
     }
 }
+
+/// `install --user` writes every browser's manifest where that browser reads it, pointing at the
+/// real host; `diagnose` sees them working; `uninstall --user` leaves the directories as before.
+#[test]
+fn install_diagnose_uninstall_for_a_user() {
+    let home = temp_path("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let home_s = home.display().to_string();
+    let config = home.join(".config").display().to_string();
+    // No pcscd for diagnose here: this test must not touch the virtual card other tests use.
+    let env = [
+        ("HOME", home_s.as_str()),
+        ("XDG_CONFIG_HOME", config.as_str()),
+        ("PCSCLITE_CSOCK_NAME", "/nonexistent/pcscd.comm"),
+    ];
+    let host = PathBuf::from(BIN).with_file_name("eidlink-host");
+
+    let out = eidlink_env(&["install", "--user"], "", &env);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let expect = [
+        (".config/chromium/NativeMessagingHosts", "allowed_origins"),
+        (".config/google-chrome/NativeMessagingHosts", "allowed_origins"),
+        (".config/microsoft-edge/NativeMessagingHosts", "allowed_origins"),
+        (
+            ".config/BraveSoftware/Brave-Browser/NativeMessagingHosts",
+            "allowed_origins",
+        ),
+        (".mozilla/native-messaging-hosts", "allowed_extensions"),
+    ];
+    for (dir, key) in expect {
+        let path = home.join(dir).join("org.eidlink.host.json");
+        let manifest: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"))).unwrap();
+        assert_eq!(manifest["name"], "org.eidlink.host");
+        assert_eq!(manifest["type"], "stdio");
+        assert_eq!(PathBuf::from(manifest["path"].as_str().unwrap()), host, "{dir}");
+        assert!(manifest[key].is_array(), "{dir}: {manifest}");
+    }
+    let diag = text(&eidlink_env(&["diagnose"], "", &env).stdout);
+    assert_eq!(diag.matches("(user): ok:").count(), 5, "{diag}");
+
+    let out = eidlink_env(&["uninstall", "--user", "--browser", "firefox"], "", &env);
+    assert!(out.status.success());
+    assert!(!home
+        .join(".mozilla/native-messaging-hosts/org.eidlink.host.json")
+        .exists());
+    let diag = text(&eidlink_env(&["diagnose"], "", &env).stdout);
+    assert!(diag.contains("Firefox (user): not registered"), "{diag}");
+    let out = eidlink_env(&["uninstall", "--user"], "", &env);
+    assert!(out.status.success());
+    let left: Vec<_> = walk(&home).into_iter().filter(|p| p.is_file()).collect();
+    assert!(left.is_empty(), "files left: {left:?}");
+
+    // A throwaway Chromium profile; Firefox has none and says so.
+    let profile = home.join("profile");
+    let p = profile.display().to_string();
+    let out = eidlink_env(
+        &["install", "--user", "--browser", "chromium", "--profile-dir", &p],
+        "",
+        &env,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(profile.join("NativeMessagingHosts/org.eidlink.host.json").is_file());
+    let out = eidlink_env(
+        &["install", "--user", "--browser", "firefox", "--profile-dir", &p],
+        "",
+        &env,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("per user"), "{}", text(&out.stderr));
+    // A host that is not there is refused, and nothing is written.
+    let out = eidlink_env(
+        &[
+            "install",
+            "--user",
+            "--browser",
+            "edge",
+            "--host",
+            "/nonexistent/eidlink-host",
+        ],
+        "",
+        &env,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("--host"), "{}", text(&out.stderr));
+    assert!(!home
+        .join(".config/microsoft-edge/NativeMessagingHosts/org.eidlink.host.json")
+        .exists());
+    // Neither --user nor --system: a usage error.
+    assert_eq!(eidlink_env(&["install"], "", &env).status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&home);
+}
+
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            all.extend(walk(&p));
+        }
+        all.push(p);
+    }
+    all
+}

@@ -1,0 +1,147 @@
+// One page request, start to finish: check it, start the host, check versions, send the command,
+// map the reply (protocol.md §1 and §2). Each call owns its port and its timers and keeps nothing
+// after it returns, so the Chromium service worker may be stopped between requests and two tabs
+// never share anything. No browser globals: background.js passes the chrome.runtime functions.
+
+import {
+  EXTENSION_VERSION,
+  NATIVE_HANDSHAKE_TIMEOUT_MS,
+  NATIVE_HOST_NAME,
+  QUIT_GRACE_MS,
+} from "./config.js";
+import { NativeSession } from "./native.js";
+import {
+  Action,
+  ErrorCode,
+  QUIT_COMMAND,
+  checkMessageSize,
+  checkRequest,
+  checkVersions,
+  failure,
+  nativeCommand,
+  parseHandshake,
+  replyToPage,
+  senderOrigin,
+  success,
+  userInteractionTimeout,
+  webEidError,
+} from "./protocol.js";
+
+/**
+ * @typedef {object} Env
+ * @property {(name: string) => object} connectNative  chrome.runtime.connectNative
+ * @property {() => (string | undefined)} lastError    chrome.runtime.lastError?.message
+ * @property {string} [extensionVersion]               defaults to EXTENSION_VERSION
+ */
+
+/**
+ * Answers one page request (already filtered by the content script) with the page message to post:
+ * `{action: "web-eid:X-success", ...}` or `{action: "web-eid:X-failure", error}`. Never rejects.
+ * @param {object} request the page's message
+ * @param {{origin?: string, url?: string}} sender runtime.MessageSender of the content script
+ * @param {Env} env
+ */
+export async function handleRequest(request, sender, env) {
+  const action = request?.action;
+  const extension = env.extensionVersion ?? EXTENSION_VERSION;
+  const fail = (error) =>
+    failure(
+      action,
+      // status failures carry the extension version, as Web eID's (web-eid.js adds the library's).
+      action === Action.STATUS ? { extension, ...error } : error,
+    );
+
+  const invalid = checkRequest(request);
+  if (invalid) return fail(invalid);
+
+  let command = null;
+  if (action !== Action.STATUS) {
+    const origin = senderOrigin(sender);
+    if (origin === null) {
+      return fail(
+        webEidError(
+          ErrorCode.ERR_WEBEID_NATIVE_INVALID_ARGUMENT,
+          "the page has no origin that can be passed to the native application",
+          { reason: "ORIGIN_REJECTED" },
+        ),
+      );
+    }
+    command = nativeCommand(request, origin);
+    const tooLarge = checkMessageSize(command);
+    if (tooLarge) return fail(tooLarge);
+  }
+
+  let session;
+  try {
+    session = new NativeSession(env.connectNative, NATIVE_HOST_NAME, env.lastError);
+  } catch (e) {
+    return fail(webEidError(ErrorCode.ERR_WEBEID_NATIVE_UNAVAILABLE, String(e?.message ?? e)));
+  }
+
+  let quitting = false;
+  try {
+    // §2: the host speaks first, with its version, within the handshake timeout.
+    const hello = await session.next(NATIVE_HANDSHAKE_TIMEOUT_MS);
+    if (hello.type === "disconnect") {
+      return fail(webEidError(ErrorCode.ERR_WEBEID_NATIVE_UNAVAILABLE, hello.error));
+    }
+    if (hello.type === "timeout") {
+      return fail(
+        webEidError(
+          ErrorCode.ERR_WEBEID_NATIVE_UNAVAILABLE,
+          `the native application did not answer within ${NATIVE_HANDSHAKE_TIMEOUT_MS} ms`,
+        ),
+      );
+    }
+    const handshake = parseHandshake(hello.message);
+    if (handshake.error) return fail(handshake.error);
+
+    const versions = { library: request.libraryVersion, extension, nativeApp: handshake.version };
+    const mismatch = checkVersions(versions);
+    if (mismatch) return fail(mismatch);
+
+    if (action === Action.STATUS) {
+      // The host waits for one command: ask it to quit, but do not keep the page waiting for `{}`.
+      quitting = true;
+      quit(session);
+      return success(action, versions);
+    }
+
+    try {
+      session.post(command);
+    } catch (e) {
+      return fail(webEidError(ErrorCode.ERR_WEBEID_NATIVE_FATAL, String(e?.message ?? e)));
+    }
+    // The user's time starts when the host has the command (as Web eID's extension).
+    const timeout = userInteractionTimeout(request.options);
+    const reply = await session.next(timeout);
+    if (reply.type === "timeout") {
+      // Closing the port closes the host's stdin: it closes its dialog and exits (§2).
+      return fail(
+        webEidError(ErrorCode.ERR_WEBEID_USER_TIMEOUT, `no user action within ${timeout} ms`),
+      );
+    }
+    if (reply.type === "disconnect") {
+      return fail(
+        webEidError(
+          ErrorCode.ERR_WEBEID_NATIVE_FATAL,
+          `the native application exited without a reply: ${reply.error}`,
+        ),
+      );
+    }
+    return replyToPage(action, reply.message);
+  } finally {
+    if (!quitting) session.close();
+  }
+}
+
+/** Sends `quit`, then closes the port on `{}`, on the host's exit or after a grace period. */
+function quit(session) {
+  try {
+    session.post(QUIT_COMMAND);
+  } catch {
+    session.close();
+    return;
+  }
+  session.next(QUIT_GRACE_MS).then(() => session.close());
+}

@@ -1,0 +1,332 @@
+// src/actions.js + src/native.js: one request against a scripted host (FakePort), with mock timers
+// for the handshake and user-interaction timeouts.
+import assert from "node:assert/strict";
+import { afterEach, beforeEach, describe, it, mock } from "node:test";
+
+import { handleRequest } from "../src/actions.js";
+import { EXTENSION_VERSION } from "../src/config.js";
+import { FakeRuntime, flush } from "./support/fakes.mjs";
+
+const NONCE = "n".repeat(44);
+const ORIGIN = "https://site.example";
+const SENDER = { id: "ccnigmgcdcaomdokminffignfkmonapb", origin: ORIGIN, url: `${ORIGIN}/login` };
+const HOST_VERSION = "2.0.0+eidlink-0.1.0";
+const ALG = { cryptoAlgorithm: "ECC", hashFunction: "SHA-384", paddingScheme: "NONE" };
+const TOKEN = {
+  unverifiedCertificate: "MIIC",
+  algorithm: "ES384",
+  signature: "c2ln",
+  format: "web-eid:1.0",
+  appVersion: "eidlink/0.1.0 (Web eID 2.0.0)",
+};
+
+const authenticate = (options) => ({
+  action: "web-eid:authenticate",
+  libraryVersion: "2.1.0",
+  challengeNonce: NONCE,
+  ...(options ? { options } : {}),
+});
+
+/** Settles the promise's state without awaiting it forever: "pending" or the value. */
+async function peek(promise) {
+  const marker = Symbol("pending");
+  await flush();
+  return Promise.race([promise, Promise.resolve(marker)]).then((v) => (v === marker ? "pending" : v));
+}
+
+let runtime;
+beforeEach(() => {
+  mock.timers.enable({ apis: ["setTimeout"] });
+  runtime = new FakeRuntime();
+});
+afterEach(() => mock.timers.reset());
+
+describe("authenticate, get-signing-certificate, sign", () => {
+  it("authenticate: handshake, exact command, reply spread into the success", async () => {
+    const result = handleRequest(authenticate({ lang: "fr" }), SENDER, runtime.env());
+    await flush();
+    const [port] = runtime.ports;
+    assert.equal(port.name, "org.eidlink.host");
+    assert.deepEqual(port.sent, [], "nothing is sent before the host's version");
+    port.hostSends({ version: HOST_VERSION });
+    await flush();
+    assert.deepEqual(port.sent, [
+      { command: "authenticate", arguments: { challengeNonce: NONCE, origin: ORIGIN, lang: "fr" } },
+    ]);
+    port.hostSends(TOKEN);
+    assert.deepEqual(await result, { action: "web-eid:authenticate-success", ...TOKEN });
+    assert.equal(port.disconnected, true, "the port is closed after the reply");
+    assert.equal(runtime.ports.length, 1);
+  });
+
+  it("get-signing-certificate and sign send their own commands", async () => {
+    const certificate = { certificate: "MIIC", supportedSignatureAlgorithms: [ALG] };
+    const gsc = handleRequest(
+      { action: "web-eid:get-signing-certificate", libraryVersion: "2.0.0" },
+      SENDER,
+      runtime.env(),
+    );
+    await flush();
+    runtime.ports[0].hostSends({ version: HOST_VERSION });
+    await flush();
+    assert.deepEqual(runtime.ports[0].sent, [{ command: "get-signing-certificate", arguments: { origin: ORIGIN } }]);
+    runtime.ports[0].hostSends(certificate);
+    assert.deepEqual(await gsc, { action: "web-eid:get-signing-certificate-success", ...certificate });
+
+    const signed = { signature: "c2ln", signatureAlgorithm: ALG };
+    const sign = handleRequest(
+      {
+        action: "web-eid:sign",
+        libraryVersion: "2.0.0",
+        certificate: "MIIC",
+        hash: "A".repeat(64),
+        hashFunction: "SHA-384",
+        options: { lang: "de" },
+      },
+      SENDER,
+      runtime.env(),
+    );
+    await flush();
+    runtime.ports[1].hostSends({ version: HOST_VERSION });
+    await flush();
+    assert.deepEqual(runtime.ports[1].sent, [
+      {
+        command: "sign",
+        arguments: { hash: "A".repeat(64), hashFunction: "SHA-384", certificate: "MIIC", origin: ORIGIN, lang: "de" },
+      },
+    ]);
+    runtime.ports[1].hostSends(signed);
+    assert.deepEqual(await sign, { action: "web-eid:sign-success", ...signed });
+  });
+
+  it("uses new URL(sender.url).origin when sender.origin is absent", async () => {
+    const result = handleRequest(authenticate(), { url: "https://frame.example:8443/a/b?c#d" }, runtime.env());
+    await flush();
+    runtime.ports[0].hostSends({ version: HOST_VERSION });
+    await flush();
+    assert.equal(runtime.ports[0].sent[0].arguments.origin, "https://frame.example:8443");
+    runtime.ports[0].hostSends(TOKEN);
+    assert.equal((await result).action, "web-eid:authenticate-success");
+  });
+
+  it("passes the host's error code, message and reason", async () => {
+    const result = handleRequest(authenticate(), SENDER, runtime.env());
+    await flush();
+    runtime.ports[0].hostSends({ version: HOST_VERSION });
+    await flush();
+    runtime.ports[0].hostSends({
+      error: { code: "ERR_WEBEID_NATIVE_FATAL", message: "The PIN is blocked", reason: "PIN_BLOCKED" },
+    });
+    assert.deepEqual(await result, {
+      action: "web-eid:authenticate-failure",
+      error: {
+        name: "NativeFatalError",
+        code: "ERR_WEBEID_NATIVE_FATAL",
+        message: "The PIN is blocked",
+        reason: "PIN_BLOCKED",
+      },
+    });
+  });
+
+  it("turns a malformed reply into ERR_WEBEID_NATIVE_FATAL", async () => {
+    const result = handleRequest(authenticate(), SENDER, runtime.env());
+    await flush();
+    runtime.ports[0].hostSends({ version: HOST_VERSION });
+    await flush();
+    runtime.ports[0].hostSends({ ...TOKEN, signature: undefined });
+    const reply = await result;
+    assert.equal(reply.action, "web-eid:authenticate-failure");
+    assert.equal(reply.error.code, "ERR_WEBEID_NATIVE_FATAL");
+  });
+});
+
+describe("checks before starting the host", () => {
+  it("missing parameters: ERR_WEBEID_MISSING_PARAMETER, no host started", async () => {
+    const reply = await handleRequest({ action: "web-eid:authenticate", libraryVersion: "2.0.0" }, SENDER, runtime.env());
+    assert.equal(reply.action, "web-eid:authenticate-failure");
+    assert.equal(reply.error.code, "ERR_WEBEID_MISSING_PARAMETER");
+    assert.equal(runtime.ports.length, 0);
+  });
+
+  it("more than 8192 bytes: ERR_WEBEID_NATIVE_INVALID_ARGUMENT, no host started", async () => {
+    const request = {
+      action: "web-eid:sign",
+      libraryVersion: "2.0.0",
+      certificate: "A".repeat(9000),
+      hash: "AA==",
+      hashFunction: "SHA-256",
+    };
+    const reply = await handleRequest(request, SENDER, runtime.env());
+    assert.equal(reply.error.code, "ERR_WEBEID_NATIVE_INVALID_ARGUMENT");
+    assert.equal(reply.error.reason, "MESSAGE_TOO_LARGE");
+    assert.equal(runtime.ports.length, 0);
+  });
+
+  it("no usable origin: refused, no host started", async () => {
+    const reply = await handleRequest(authenticate(), { origin: "null", url: "about:blank" }, runtime.env());
+    assert.equal(reply.error.code, "ERR_WEBEID_NATIVE_INVALID_ARGUMENT");
+    assert.equal(reply.error.reason, "ORIGIN_REJECTED");
+    assert.equal(runtime.ports.length, 0);
+  });
+});
+
+describe("host not there, slow or gone", () => {
+  it("host not found (Chromium): ERR_WEBEID_NATIVE_UNAVAILABLE with the browser's message", async () => {
+    runtime.onConnect = (port) =>
+      queueMicrotask(() => port.hostExits(runtime, "Specified native messaging host not found."));
+    const reply = await handleRequest(authenticate(), SENDER, runtime.env());
+    assert.equal(reply.action, "web-eid:authenticate-failure");
+    assert.equal(reply.error.code, "ERR_WEBEID_NATIVE_UNAVAILABLE");
+    assert.equal(reply.error.message, "Specified native messaging host not found.");
+  });
+
+  it("host not found (Firefox, port.error): ERR_WEBEID_NATIVE_UNAVAILABLE", async () => {
+    runtime.onConnect = (port) => queueMicrotask(() => port.hostExitsFirefox("No such native application org.eidlink.host"));
+    const reply = await handleRequest({ action: "web-eid:status", libraryVersion: "2.0.0" }, SENDER, runtime.env());
+    assert.equal(reply.action, "web-eid:status-failure");
+    assert.equal(reply.error.code, "ERR_WEBEID_NATIVE_UNAVAILABLE");
+    assert.equal(reply.error.message, "No such native application org.eidlink.host");
+    assert.equal(reply.error.extension, EXTENSION_VERSION, "status failures name the extension version");
+  });
+
+  it("connectNative throwing: ERR_WEBEID_NATIVE_UNAVAILABLE", async () => {
+    const env = runtime.env({
+      connectNative: () => {
+        throw new Error("Access to the specified native messaging host is forbidden.");
+      },
+    });
+    const reply = await handleRequest(authenticate(), SENDER, env);
+    assert.equal(reply.error.code, "ERR_WEBEID_NATIVE_UNAVAILABLE");
+    assert.match(reply.error.message, /forbidden/);
+  });
+
+  it("no version within 5 s: ERR_WEBEID_NATIVE_UNAVAILABLE and the port is closed", async () => {
+    const result = handleRequest(authenticate(), SENDER, runtime.env());
+    await flush();
+    mock.timers.tick(4999);
+    assert.equal(await peek(result), "pending");
+    mock.timers.tick(1);
+    const reply = await result;
+    assert.equal(reply.error.code, "ERR_WEBEID_NATIVE_UNAVAILABLE");
+    assert.equal(runtime.ports[0].disconnected, true);
+    assert.deepEqual(runtime.ports[0].sent, []);
+  });
+
+  it("host exits after the handshake without replying: ERR_WEBEID_NATIVE_FATAL", async () => {
+    const result = handleRequest(authenticate(), SENDER, runtime.env());
+    await flush();
+    runtime.ports[0].hostSends({ version: HOST_VERSION });
+    await flush();
+    runtime.ports[0].hostExits(runtime, "Native host has exited.");
+    const reply = await result;
+    assert.equal(reply.error.code, "ERR_WEBEID_NATIVE_FATAL");
+    assert.match(reply.error.message, /Native host has exited/);
+  });
+
+  it("userInteractionTimeout: ERR_WEBEID_USER_TIMEOUT at the given time, and the port is closed", async () => {
+    const result = handleRequest(authenticate({ userInteractionTimeout: 3000 }), SENDER, runtime.env());
+    await flush();
+    mock.timers.tick(4000); // the handshake's time does not count
+    runtime.ports[0].hostSends({ version: HOST_VERSION });
+    await flush();
+    mock.timers.tick(2999);
+    assert.equal(await peek(result), "pending");
+    mock.timers.tick(1);
+    const reply = await result;
+    assert.equal(reply.error.code, "ERR_WEBEID_USER_TIMEOUT");
+    assert.equal(runtime.ports[0].disconnected, true, "closing the port makes the host exit");
+  });
+
+  it("default user timeout is 120 s", async () => {
+    const result = handleRequest(authenticate(), SENDER, runtime.env());
+    await flush();
+    runtime.ports[0].hostSends({ version: HOST_VERSION });
+    await flush();
+    mock.timers.tick(119999);
+    assert.equal(await peek(result), "pending");
+    mock.timers.tick(1);
+    assert.equal((await result).error.code, "ERR_WEBEID_USER_TIMEOUT");
+  });
+});
+
+describe("versions", () => {
+  it("host major below the library's: ERR_WEBEID_VERSION_MISMATCH, no command sent", async () => {
+    const result = handleRequest(authenticate(), SENDER, runtime.env());
+    await flush();
+    runtime.ports[0].hostSends({ version: "1.4.0" });
+    const reply = await result;
+    assert.equal(reply.error.code, "ERR_WEBEID_VERSION_MISMATCH");
+    assert.deepEqual(reply.error.requiresUpdate, { extension: false, nativeApp: true });
+    assert.equal(reply.error.nativeApp, "1.4.0");
+    assert.deepEqual(runtime.ports[0].sent, []);
+    assert.equal(runtime.ports[0].disconnected, true);
+  });
+
+  it("a newer library: both need updating", async () => {
+    const result = handleRequest({ action: "web-eid:status", libraryVersion: "3.0.0" }, SENDER, runtime.env());
+    await flush();
+    runtime.ports[0].hostSends({ version: HOST_VERSION });
+    const reply = await result;
+    assert.equal(reply.action, "web-eid:status-failure");
+    assert.deepEqual(reply.error.requiresUpdate, { extension: true, nativeApp: true });
+  });
+
+  it("a host version that is not semver: ERR_WEBEID_VERSION_INVALID", async () => {
+    const result = handleRequest(authenticate(), SENDER, runtime.env());
+    await flush();
+    runtime.ports[0].hostSends({ version: "2.0" });
+    assert.equal((await result).error.code, "ERR_WEBEID_VERSION_INVALID");
+  });
+});
+
+describe("status", () => {
+  it("answers the three versions after the handshake, then asks the host to quit", async () => {
+    const result = handleRequest({ action: "web-eid:status", libraryVersion: "2.1.0" }, SENDER, runtime.env());
+    await flush();
+    const [port] = runtime.ports;
+    port.hostSends({ version: HOST_VERSION });
+    assert.deepEqual(await result, {
+      action: "web-eid:status-success",
+      library: "2.1.0",
+      extension: EXTENSION_VERSION,
+      nativeApp: HOST_VERSION,
+    });
+    assert.deepEqual(port.sent, [{ command: "quit", arguments: {} }]);
+    assert.equal(port.disconnected, false, "waits for the host's {}");
+    port.hostSends({});
+    await flush();
+    assert.equal(port.disconnected, true);
+  });
+
+  it("closes the port after a grace period if the host does not answer quit", async () => {
+    const result = handleRequest({ action: "web-eid:status", libraryVersion: "2.1.0" }, SENDER, runtime.env());
+    await flush();
+    runtime.ports[0].hostSends({ version: HOST_VERSION });
+    await result;
+    await flush();
+    mock.timers.tick(1000);
+    await flush();
+    assert.equal(runtime.ports[0].disconnected, true);
+  });
+});
+
+describe("isolation", () => {
+  it("two concurrent requests (two tabs) each get their own host and their own reply", async () => {
+    const tabA = { origin: "https://a.example", url: "https://a.example/" };
+    const tabB = { origin: "https://b.example", url: "https://b.example/" };
+    const a = handleRequest(authenticate(), tabA, runtime.env());
+    const b = handleRequest(authenticate(), tabB, runtime.env());
+    await flush();
+    assert.equal(runtime.ports.length, 2);
+    const [portA, portB] = runtime.ports;
+    portB.hostSends({ version: HOST_VERSION });
+    portA.hostSends({ version: HOST_VERSION });
+    await flush();
+    assert.equal(portA.sent[0].arguments.origin, "https://a.example");
+    assert.equal(portB.sent[0].arguments.origin, "https://b.example");
+    portB.hostSends({ ...TOKEN, signature: "Yg==" });
+    portA.hostSends({ ...TOKEN, signature: "YQ==" });
+    assert.equal((await a).signature, "YQ==");
+    assert.equal((await b).signature, "Yg==");
+  });
+});

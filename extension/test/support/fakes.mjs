@@ -1,0 +1,152 @@
+// Test doubles for the browser: a window with postMessage, a document element, chrome.runtime with
+// sendMessage and native ports. They copy data across like browsers do (structured clone for
+// postMessage, JSON for runtime messages), so tests see what a page or host would see.
+
+import fs from "node:fs";
+import path from "node:path";
+import vm from "node:vm";
+import { fileURLToPath } from "node:url";
+
+export const EXTENSION_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** Lets queued callbacks (setImmediate, promise jobs) run; not affected by mock timers. */
+export async function flush(rounds = 5) {
+  for (let i = 0; i < rounds; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** A window: postMessage dispatches a MessageEvent-like object to every listener, asynchronously. */
+export class FakeWindow {
+  constructor({ origin = "https://site.example", secure = true } = {}) {
+    this.location = { origin };
+    this.isSecureContext = secure;
+    this.listeners = [];
+    /** Every message posted on this window: `{data, targetOrigin}` in order. */
+    this.posted = [];
+    const attributes = new Map();
+    this.document = {
+      documentElement: {
+        setAttribute: (name, value) => attributes.set(name, String(value)),
+        getAttribute: (name) => (attributes.has(name) ? attributes.get(name) : null),
+        removeAttribute: (name) => attributes.delete(name),
+      },
+    };
+  }
+
+  addEventListener(type, listener) {
+    if (type === "message") this.listeners.push(listener);
+  }
+
+  postMessage(data, targetOrigin) {
+    if (targetOrigin !== "*" && !/^[a-z][a-z0-9+.-]*:\/\/[^/]+$/.test(targetOrigin)) {
+      throw new SyntaxError(`Invalid target origin '${targetOrigin}'`);
+    }
+    const copy = structuredClone(data);
+    this.posted.push({ data: copy, targetOrigin });
+    if (targetOrigin !== "*" && targetOrigin !== this.location.origin) return; // not delivered
+    this.dispatch(copy);
+  }
+
+  /** Delivers a message as if posted by `source` (default: this window) from `origin`. */
+  dispatch(data, { source = this, origin = this.location.origin } = {}) {
+    setImmediate(() => {
+      for (const listener of this.listeners) listener({ data: structuredClone(data), source, origin });
+    });
+  }
+
+  /** The posted messages' data whose action matches. */
+  actions() {
+    return this.posted.map((p) => p.data?.action);
+  }
+}
+
+/** A native port as chrome.runtime.connectNative returns it; the test plays the host. */
+export class FakePort {
+  constructor(name) {
+    this.name = name;
+    this.sent = [];
+    this.disconnected = false;
+    this.messageListeners = [];
+    this.disconnectListeners = [];
+    this.onMessage = { addListener: (l) => this.messageListeners.push(l) };
+    this.onDisconnect = { addListener: (l) => this.disconnectListeners.push(l) };
+    this.error = null;
+  }
+
+  postMessage(message) {
+    if (this.disconnected) throw new Error("Attempting to use a disconnected port object");
+    this.sent.push(JSON.parse(JSON.stringify(message)));
+  }
+
+  /** The extension closes the port (no onDisconnect for its own disconnect, as in browsers). */
+  disconnect() {
+    this.disconnected = true;
+  }
+
+  /** The host writes a message. */
+  hostSends(message) {
+    if (this.disconnected) return;
+    const copy = JSON.parse(JSON.stringify(message));
+    for (const l of this.messageListeners) l(copy);
+  }
+
+  /** The host exits (or was never found): Chromium style with runtime.lastError set. */
+  hostExits(runtime, lastError) {
+    if (this.disconnected) return;
+    this.disconnected = true;
+    runtime.lastError = lastError === undefined ? undefined : { message: lastError };
+    for (const l of this.disconnectListeners) l(this);
+    runtime.lastError = undefined;
+  }
+
+  /** Firefox style: the reason is in port.error, runtime.lastError stays unset. */
+  hostExitsFirefox(message) {
+    if (this.disconnected) return;
+    this.disconnected = true;
+    this.error = { message };
+    for (const l of this.disconnectListeners) l(this);
+  }
+}
+
+/** chrome.runtime for the background side: connectNative hands out FakePorts. */
+export class FakeRuntime {
+  constructor() {
+    this.id = "ccnigmgcdcaomdokminffignfkmonapb";
+    this.ports = [];
+    this.lastError = undefined;
+    /** Called with each new port, to script the host; default: none (test drives the ports). */
+    this.onConnect = null;
+  }
+
+  connectNative(name) {
+    const port = new FakePort(name);
+    this.ports.push(port);
+    this.onConnect?.(port);
+    return port;
+  }
+
+  /** The env handleRequest takes. */
+  env(extra = {}) {
+    return {
+      connectNative: (name) => this.connectNative(name),
+      lastError: () => this.lastError?.message,
+      ...extra,
+    };
+  }
+}
+
+/**
+ * Runs src/content.js in a vm context whose `window` and `document` are `win`'s and whose
+ * `chrome.runtime.sendMessage` is `sendMessage(message, callback, runtime)`.
+ */
+export function loadContentScript(win, sendMessage) {
+  const runtime = {
+    lastError: undefined,
+    sendMessage(message, callback) {
+      sendMessage(JSON.parse(JSON.stringify(message)), callback, runtime);
+    },
+  };
+  const context = vm.createContext({ window: win, document: win.document, chrome: { runtime } });
+  const source = fs.readFileSync(path.join(EXTENSION_DIR, "src/content.js"), "utf8");
+  vm.runInContext(source, context, { filename: "content.js" });
+  return runtime;
+}

@@ -256,6 +256,31 @@ impl TokenVerifier {
         })
     }
 
+    /// Checks a signing certificate (the one a page got from `get-signing-certificate`, base64-decoded)
+    /// before a site asks for a signature with it, at the clock's now: it parses, its keyUsage has
+    /// nonRepudiation or digitalSignature, it carries no disallowed policy and no unknown critical
+    /// extension, it is valid now, and it chains to a trusted CA exactly as an authentication
+    /// certificate must (§4.5). Returns who it names, so the site can check it is the person logged in.
+    pub fn verify_signing_certificate(&self, certificate_der: &[u8]) -> Result<Subject, VerifyError> {
+        self.verify_signing_certificate_at(certificate_der, self.clock.now())
+    }
+
+    /// [`TokenVerifier::verify_signing_certificate`] at a given time.
+    pub fn verify_signing_certificate_at(
+        &self,
+        certificate_der: &[u8],
+        at: SystemTime,
+    ) -> Result<Subject, VerifyError> {
+        let now = unix_seconds(at);
+        let leaf = cert::parse(certificate_der)?;
+        cert::check_signing_purpose(&leaf)?;
+        cert::check_policies(&leaf, &self.disallowed_policies)?;
+        cert::check_critical_extensions(&leaf)?;
+        cert::check_validity(&leaf, now)?;
+        self.check_chain(&leaf, now)?;
+        Ok(cert::subject(&leaf))
+    }
+
     /// §4.5: a path from `leaf` through supplied intermediates to a trusted CA, every link checked.
     fn check_chain(&self, leaf: &X509Certificate<'_>, now: i64) -> Result<(), VerifyError> {
         self.find_issuer(leaf, 0, now, 0)

@@ -3,8 +3,11 @@
 # eID card (applet 1.8) inserted in it; the eidlink CLI reads the card, exports the certificates and
 # signs with both keys; then the real native-messaging host (eidlink-host) serves a Web eID login
 # and a contract signature, each checked by eidlink's verifier against the card's CA. The PIN is
-# given by a scripted PIN program configured in a throw-away config directory (the browser and the
-# PIN dialog join in later steps of the project).
+# given by a scripted PIN program configured in a throw-away config directory. Last, the whole
+# story in a browser: the demo public service over HTTPS, Chromium with the eidlink extension and
+# the host registered for a throwaway profile, login and contract signing, verified by the service.
+# Headless with a scripted PIN; with a display (and EIDLINK_DEMO_INTERACTIVE=1) a real browser
+# window opens for a person to click through, with the real PIN dialog.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -27,8 +30,10 @@ trap cleanup EXIT
 
 ensure_rust
 install_packages
+ensure_node
 log "building eidlink"
-cargo build --release --locked --bin eidlink --bin eidlink-host --bin eidlink-vcard --bin eidlink-pin-script --bin eidlink-nm-demo
+cargo build --release --locked --bin eidlink --bin eidlink-host --bin eidlink-vcard --bin eidlink-pin-script \
+    --bin eidlink-nm-demo --bin eidlink-pin --bin eidlink-demo-service
 BIN=target/release
 start_pcscd
 log "inserting the virtual card ($PROFILE)"
@@ -62,4 +67,13 @@ XDG_CONFIG_HOME="$EIDLINK_TMP/config" XDG_DATA_HOME="$EIDLINK_TMP/data" "$BIN/ei
     --host "$BIN/eidlink-host" --root "$EIDLINK_TMP/pki/root.pem" --intermediate "$EIDLINK_TMP/pki/ca.pem"
 log "history kept by the host: $(wc -l < "$EIDLINK_TMP/data/eidlink/history.jsonl") requests"
 log "the card saw $(grep -c ' > ' "$EIDLINK_TMP/apdu.log") APDUs in all (PINs masked in the log: $EIDLINK_TMP/apdu.log)"
+kill "$CARD_PID" && wait "$CARD_PID" 2>/dev/null || true
+CARD_PID=""
+
+log "the citizen's story in a browser: extension, host, virtual card, demo service"
+bash extension/build.sh >/dev/null
+(cd tests/browser && npm ci --silent --no-audit --no-fund)
+MODE=()
+if [ -n "${DISPLAY:-}" ] && [ "${EIDLINK_DEMO_INTERACTIVE:-0}" = 1 ]; then MODE=(--interactive); fi
+EIDLINK_BIN_DIR="$PWD/$BIN" node tests/browser/demo.mjs "${MODE[@]}"
 log "demo done"

@@ -4,7 +4,9 @@
 EIDLINK_PACKAGES=(pcscd vsmartcard-vpcd libpcsclite-dev pkg-config opensc opensc-pkcs11 pcsc-tools iproute2 procps
     # the PIN dialog (egui over X11 + GL) and its tests under Xvfb
     libwayland-dev libxkbcommon-dev xvfb xdotool libx11-xcb1 libxcursor1 libxrandr2 libxi6 libxkbcommon-x11-0
-    libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri)
+    libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri
+    # the browser end-to-end tests and the demo (Debian's browsers; never a browser download)
+    chromium firefox-esr)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -50,6 +52,14 @@ stop_pcscd() {
         kill "$PCSCD_PID" 2>/dev/null || true
         wait "$PCSCD_PID" 2>/dev/null || true
         PCSCD_PID=""
+    fi
+}
+
+# Node.js runs the extension's tests and drives the browsers (puppeteer-core, no browser download).
+ensure_node() {
+    if ! command -v npm >/dev/null; then
+        EIDLINK_PACKAGES=(nodejs npm)
+        install_packages
     fi
 }
 

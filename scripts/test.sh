@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every eidlink test on this machine: installs system packages, starts pcscd with the vpcd
 # virtual reader, runs format and lint checks, unit tests, transcript replays and the tests through
-# the real PC/SC stack with the virtual card (including OpenSC's cross-check), then stops pcscd.
+# the real PC/SC stack with the virtual card (including OpenSC's cross-check), the extension's
+# tests, and Chromium and Firefox ESR end to end; then stops pcscd.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -10,6 +11,7 @@ trap 'stop_pcscd' EXIT
 
 ensure_rust
 install_packages
+ensure_node
 log "cargo fmt --check"
 cargo fmt --all -- --check
 log "cargo clippy"
@@ -26,3 +28,7 @@ else
 fi
 log "cargo test"
 cargo test --workspace --locked
+log "extension: lint, unit tests, reproducible build"
+bash extension/test.sh
+log "browsers: Chromium and Firefox ESR end to end (extension, host, pcscd, virtual card, demo service)"
+bash tests/browser/run.sh

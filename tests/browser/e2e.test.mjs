@@ -1,0 +1,209 @@
+// Browser end-to-end: the citizen's story in real Chromium and Firefox ESR, through the eidlink
+// extension, the real eidlink-host, the real pcscd with the virtual card in the vpcd reader, and
+// the demo service, which verifies every token and signature with eidlink-verifier against the
+// virtual card's CA. Run by tests/browser/run.sh (scripts/test.sh), with pcscd already running.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  VirtualCard, DemoService, HostUser, launchChromium, launchFirefox, insecureSite, screenshotPath, tempDir, cleanup,
+  waitFor,
+} from './lib.mjs';
+
+const BROWSERS = (process.env.EIDLINK_BROWSERS ?? 'chromium,firefox').split(',');
+
+/** Waits for the page's #status to leave "working"; returns its state, code and reason. */
+async function outcome(page, timeout = 60000) {
+  await page.waitForFunction(
+    () => ['ok', 'error'].includes(document.querySelector('#status')?.dataset.state),
+    { timeout },
+  );
+  return page.$eval('#status', (el) => ({
+    state: el.dataset.state, code: el.dataset.code ?? '', reason: el.dataset.reason ?? '', text: el.textContent,
+  }));
+}
+
+async function login(page, url) {
+  // Each test starts logged out (the browser keeps the session cookie between tests).
+  await page.goto(`${url}?lang=fr`);
+  await page.evaluate(() => fetch('/api/auth/logout', { method: 'POST' }));
+  await page.goto(`${url}?lang=fr`);
+  await page.click('#login');
+  return outcome(page);
+}
+
+/** Runs raw Web eID page-protocol messages (protocol.md §1) in the page: no library at all. */
+function rawCall(page, request, timeoutMs = 60000) {
+  return page.evaluate(
+    (request, timeoutMs) =>
+      new Promise((resolve) => {
+        const seen = [];
+        const started = performance.now();
+        const done = (result) => {
+          window.removeEventListener('message', onMessage);
+          resolve({ ...result, seen });
+        };
+        const onMessage = (event) => {
+          if (event.source !== window || !event.data?.action?.startsWith('web-eid:')) return;
+          const a = event.data.action;
+          if (a === request.action) return; // our own request
+          seen.push({ action: a, ms: Math.round(performance.now() - started) });
+          if (a === `${request.action}-success` || a === `${request.action}-failure`) done({ reply: event.data });
+        };
+        window.addEventListener('message', onMessage);
+        window.postMessage(request, '*');
+        setTimeout(() => done({ reply: null }), timeoutMs);
+      }),
+    request,
+    timeoutMs,
+  );
+}
+
+for (const name of BROWSERS) {
+  describe(`${name}: the citizen's story`, () => {
+    let dir, card, service, user, browser;
+
+    before(async () => {
+      dir = tempDir(name);
+      card = await VirtualCard.start(dir, 'belpic18');
+      service = await DemoService.start(dir, card.pkiDir);
+      user = new HostUser(dir);
+      browser = name === 'chromium' ? await launchChromium(user) : await launchFirefox(user);
+    });
+
+    after(async () => {
+      await browser?.close().catch(() => {});
+      await service?.stop();
+      await card?.stop();
+      if (dir) cleanup(dir);
+    });
+
+    test('log in with the card, then sign the enrollment contract', async () => {
+      user.configure({ pin: '1234', signPin: '1234' });
+      const page = await browser.newPage();
+      const started = Date.now();
+      const r = await login(page, service.url);
+      const loginMs = Date.now() - started;
+      assert.equal(r.state, 'ok', `login failed: ${JSON.stringify(r)}`);
+      assert.match(await page.$eval('#holder', (e) => e.textContent), /ALICE/i);
+      assert.match(await page.$eval('#national-number', (e) => e.textContent), /\d{11}/);
+      await page.screenshot({ path: screenshotPath(`${name}-1-logged-in`), fullPage: true });
+
+      // The server's own record of what it verified.
+      const last = await page.evaluate(async () => (await fetch('/api/last')).json()).catch(() => null);
+      assert.ok(last?.login, `the service verified a login: ${JSON.stringify(last)}`);
+
+      await page.goto(`${service.url}contract?lang=fr`);
+      await page.click('#sign');
+      const s = await outcome(page);
+      assert.equal(s.state, 'ok', `signing failed: ${JSON.stringify(s)}`);
+      assert.match(await page.$eval('#signed-by', (e) => e.textContent), /ALICE/i);
+      const href = await page.$eval('#download', (e) => e.getAttribute('href'));
+      assert.ok(href, 'a download link for the signed result');
+      await page.screenshot({ path: screenshotPath(`${name}-2-contract-signed`), fullPage: true });
+
+      // The host's journal has both requests, with the site's origin and no PIN.
+      const history = user.history();
+      const origin = new URL(service.url).origin;
+      assert.ok(history.some((h) => h.action === 'authenticate' && h.result === 'ok' && h.origin === origin), JSON.stringify(history));
+      assert.ok(history.some((h) => h.action === 'sign' && h.result === 'ok'), JSON.stringify(history));
+      console.log(`# ${name}: login (click to verified session) ${loginMs} ms`);
+      await page.close();
+    });
+
+    test('the raw Web eID page protocol works without our module', async () => {
+      user.configure({ pin: '1234' });
+      const page = await browser.newPage();
+      await page.goto(service.url);
+      const { nonce } = await page.evaluate(async () => (await fetch('/api/auth/challenge', { method: 'POST' })).json());
+      const { reply, seen } = await rawCall(page, {
+        action: 'web-eid:authenticate', libraryVersion: '2.0.0', challengeNonce: nonce, options: { lang: 'en' },
+      });
+      assert.equal(seen[0]?.action, 'web-eid:authenticate-ack', JSON.stringify(seen));
+      assert.ok(seen[0].ms < 1000, `ack within 1 s (${seen[0].ms} ms)`);
+      assert.equal(reply?.action, 'web-eid:authenticate-success', JSON.stringify(reply));
+      assert.equal(reply.format, 'web-eid:1.0');
+      const tokenMs = seen.at(-1).ms;
+      // The service verifies the token exactly as it does for its own page.
+      const { action: _a, ...token } = reply;
+      const verified = await page.evaluate(async (token) => {
+        const r = await fetch('/api/auth/login', {
+          method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }),
+        });
+        return { status: r.status, body: await r.json() };
+      }, token);
+      assert.equal(verified.status, 200, JSON.stringify(verified));
+      console.log(`# ${name}: page-to-token ${tokenMs} ms (postMessage to authenticate-success, scripted PIN)`);
+      const status = await rawCall(page, { action: 'web-eid:status', libraryVersion: '2.0.0' });
+      assert.equal(status.reply?.action, 'web-eid:status-success', JSON.stringify(status));
+      for (const k of ['library', 'extension', 'nativeApp']) assert.match(status.reply[k], /^2\.\d+\.\d+/);
+      await page.close();
+    });
+
+    test('cancel in the PIN dialog shows "cancelled" on the page', async () => {
+      user.configure({ answers: 'cancel' });
+      const page = await browser.newPage();
+      const r = await login(page, service.url);
+      assert.equal(r.state, 'error');
+      assert.equal(r.code, 'ERR_WEBEID_USER_CANCELLED', JSON.stringify(r));
+      assert.match(r.text, /annul/i, 'a French message for a French page');
+      await page.screenshot({ path: screenshotPath(`${name}-3-cancelled`), fullPage: true });
+      await page.close();
+    });
+
+    test('no card: the page says to insert it', async () => {
+      user.configure({ pin: '1234', timeout: 3 });
+      await card.remove();
+      try {
+        const page = await browser.newPage();
+        const r = await login(page, service.url);
+        assert.equal(r.state, 'error');
+        assert.equal(r.reason, 'NO_CARD', JSON.stringify(r));
+        assert.match(r.text, /carte/i);
+        await page.screenshot({ path: screenshotPath(`${name}-4-no-card`), fullPage: true });
+        await page.close();
+      } finally {
+        await card.insert();
+      }
+    });
+
+    test('a page on plain http gets ERR_WEBEID_CONTEXT_INSECURE', async () => {
+      const { server, url } = await insecureSite();
+      try {
+        const page = await browser.newPage();
+        await page.goto(url);
+        assert.equal(await page.evaluate(() => window.isSecureContext), false);
+        const { reply } = await rawCall(page, { action: 'web-eid:status', libraryVersion: '2.0.0' }, 5000);
+        assert.equal(reply?.action, 'web-eid:status-failure', JSON.stringify(reply));
+        assert.equal(reply.error.code, 'ERR_WEBEID_CONTEXT_INSECURE');
+        await page.close();
+      } finally {
+        server.close();
+      }
+    });
+
+    test("a second tab's request does not see the first tab's result", async () => {
+      user.configure({ pin: '1234' });
+      const first = await browser.newPage();
+      const second = await browser.newPage();
+      await first.goto(service.url);
+      await second.goto(service.url);
+      // The second tab listens to every message it gets while the first one authenticates.
+      await second.evaluate(() => {
+        window.__seen = [];
+        window.addEventListener('message', (e) => e.data?.action && window.__seen.push(e.data.action));
+      });
+      const { nonce } = await first.evaluate(async () => (await fetch('/api/auth/challenge', { method: 'POST' })).json());
+      const [auth, status] = await Promise.all([
+        rawCall(first, { action: 'web-eid:authenticate', libraryVersion: '2.0.0', challengeNonce: nonce }),
+        rawCall(second, { action: 'web-eid:status', libraryVersion: '2.0.0' }),
+      ]);
+      assert.equal(auth.reply?.action, 'web-eid:authenticate-success', JSON.stringify(auth));
+      assert.equal(status.reply?.action, 'web-eid:status-success', JSON.stringify(status));
+      await waitFor(async () => true, 'settle', 100);
+      const seen = await second.evaluate(() => window.__seen);
+      assert.ok(!seen.some((a) => a.startsWith('web-eid:authenticate')), `the second tab saw ${seen}`);
+      await first.close();
+      await second.close();
+    });
+  });
+}

@@ -1,0 +1,246 @@
+// Test rig for the browser end-to-end tests: the virtual card (eidlink-vcard in the real pcscd's
+// vpcd reader), the demo service over HTTPS, the native host registered for a throwaway browser
+// profile, and Chromium or Firefox ESR with the eidlink extension loaded. Every piece is the real
+// program; only the PIN dialog is the scripted PIN program (configured like a user would).
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import puppeteer from 'puppeteer-core';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const BIN_DIR = process.env.EIDLINK_BIN_DIR ?? path.join(ROOT, 'target/debug');
+export const bin = (name) => {
+  const p = path.join(BIN_DIR, name);
+  if (!existsSync(p)) throw new Error(`${p} is missing: run cargo build --workspace first`);
+  return p;
+};
+export const SCREENSHOTS = path.join(ROOT, 'target/screenshots');
+export const CHROMIUM = process.env.EIDLINK_CHROMIUM ?? '/usr/lib/chromium/chromium';
+export const FIREFOX = process.env.EIDLINK_FIREFOX ?? '/usr/bin/firefox-esr';
+
+export function tempDir(name) {
+  return mkdtempSync(path.join(tmpdir(), `eidlink-browser-${name}-`));
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits for `cond()` to be truthy (polling), or throws naming `what`. */
+export async function waitFor(cond, what, timeoutMs = 15000) {
+  const start = Date.now();
+  for (;;) {
+    const v = await cond();
+    if (v) return v;
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** A child process whose output is kept for error messages, killed by `stop()`. */
+function start(program, args, opts = {}) {
+  const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+  child.output = '';
+  child.stdout.on('data', (d) => (child.output += d));
+  child.stderr.on('data', (d) => (child.output += d));
+  child.exited = new Promise((r) => child.on('exit', r));
+  return child;
+}
+
+async function stop(child) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  await Promise.race([child.exited, sleep(3000)]);
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+/** The virtual card in the vpcd reader, driven through its control socket. */
+export class VirtualCard {
+  static async start(dir, profile = 'belpic18', extra = []) {
+    const pkiDir = path.join(dir, `pki-${profile}`);
+    execFileSync(bin('eidlink-vcard'), ['--profile', profile, '--export-pki', pkiDir, ...extra], { stdio: 'ignore' });
+    const socket = path.join(dir, `vcard-${profile}.sock`);
+    const child = start(bin('eidlink-vcard'), [
+      '--profile', profile, '--control', socket, '--apdu-log', path.join(dir, `apdu-${profile}.log`), ...extra,
+    ]);
+    const card = new VirtualCard(child, socket, pkiDir);
+    await waitFor(() => existsSync(socket), 'the virtual card control socket');
+    // pcscd polls vpcd about every 400 ms: wait until it sees the card.
+    await waitFor(() => card.pcscSeesCard(), 'pcscd to see the virtual card');
+    return card;
+  }
+
+  constructor(child, socket, pkiDir) {
+    this.child = child;
+    this.socket = socket;
+    this.pkiDir = pkiDir;
+  }
+
+  pcscSeesCard() {
+    try {
+      return /ATR/.test(execFileSync(bin('eidlink'), ['readers'], { encoding: 'utf8' }));
+    } catch {
+      return false;
+    }
+  }
+
+  /** Sends one control line; resolves with the reply line (`ok ...`), rejects on `err ...`. */
+  control(line) {
+    return new Promise((resolve, reject) => {
+      const c = createConnection(this.socket);
+      let buf = '';
+      c.on('data', (d) => {
+        buf += d;
+        const nl = buf.indexOf('\n');
+        if (nl >= 0) {
+          c.end();
+          const reply = buf.slice(0, nl);
+          if (reply.startsWith('ok')) resolve(reply.slice(3));
+          else reject(new Error(`virtual card: ${line}: ${reply}`));
+        }
+      });
+      c.on('error', reject);
+      c.write(`${line}\n`);
+    });
+  }
+
+  async remove() {
+    await this.control('remove');
+    await waitFor(() => !this.pcscSeesCard(), 'pcscd to see the card removed');
+  }
+
+  async insert() {
+    await this.control('insert');
+    await waitFor(() => this.pcscSeesCard(), 'pcscd to see the card inserted');
+  }
+
+  async stop() {
+    await this.control('quit').catch(() => {});
+    await Promise.race([this.child.exited, sleep(2000)]);
+    await stop(this.child);
+  }
+}
+
+/** The demo public service on an ephemeral HTTPS port, trusting the virtual card's CA. */
+export class DemoService {
+  static async start(dir, pkiDir) {
+    const cert = path.join(dir, 'service-cert.pem');
+    const child = start(bin('eidlink-demo-service'), [
+      '--listen', '127.0.0.1:0',
+      '--trust-ca', path.join(pkiDir, 'root.der'),
+      '--intermediate', path.join(pkiDir, 'ca.der'),
+      '--page-module', path.join(ROOT, 'extension/page/eidlink.js'),
+      '--write-cert', cert,
+    ]);
+    const url = await waitFor(() => child.output.match(/listening on (https:\/\/\S+)/)?.[1], 'the demo service to listen');
+    return Object.assign(new DemoService(), { child, url: url.endsWith('/') ? url : `${url}/`, cert });
+  }
+
+  async stop() {
+    await stop(this.child);
+  }
+}
+
+/**
+ * The host's user: a config dir (PIN program, timeout) and a data dir (history, log), passed to the
+ * browser's environment, which the host inherits.
+ */
+export class HostUser {
+  constructor(dir) {
+    this.home = dir;
+    this.config = path.join(dir, 'config');
+    this.data = path.join(dir, 'data');
+    mkdirSync(path.join(this.config, 'eidlink'), { recursive: true });
+    this.dialogLog = path.join(dir, 'dialog.log');
+    this.configure({});
+  }
+
+  /** Writes the host config: the scripted PIN program answering `pin`/`signPin`, or `answers`. */
+  configure({ pin = '1234', signPin = '1234', answers = null, timeout = 60 }) {
+    const args = answers ? ['--answers', answers] : ['--pin', pin, '--sign-pin', signPin];
+    const program = [bin('eidlink-pin-script'), ...args, '--record', this.dialogLog];
+    writeFileSync(
+      path.join(this.config, 'eidlink/config.toml'),
+      `pin-program = ${JSON.stringify(program)}\nlogging = true\ntimeout-seconds = ${timeout}\n`,
+    );
+  }
+
+  env() {
+    return { ...process.env, HOME: this.home, XDG_CONFIG_HOME: this.config, XDG_DATA_HOME: this.data };
+  }
+
+  /** `eidlink install --user` for this browser, into the profile for Chromium, $HOME for Firefox. */
+  register(browser, profileDir) {
+    const args = ['install', '--user', '--browser', browser, '--host', bin('eidlink-host')];
+    if (profileDir) args.push('--profile-dir', profileDir);
+    execFileSync(bin('eidlink'), args, { env: this.env(), stdio: 'ignore' });
+  }
+
+  history() {
+    const file = path.join(this.data, 'eidlink/history.jsonl');
+    return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+  }
+}
+
+const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--disable-quic', '--host-resolver-rules=MAP insecure.eidlink.test 127.0.0.1',
+];
+
+/** Chromium with the extension unpacked into a throwaway profile that has the host registered. */
+export async function launchChromium(user, { headless = true } = {}) {
+  const profile = path.join(user.home, 'chromium-profile');
+  mkdirSync(profile, { recursive: true });
+  user.register('chromium', profile);
+  return puppeteer.launch({
+    browser: 'chrome',
+    executablePath: CHROMIUM,
+    headless,
+    pipe: true,
+    userDataDir: profile,
+    enableExtensions: [path.join(ROOT, 'extension/dist/chromium')],
+    acceptInsecureCerts: true,
+    args: CHROMIUM_ARGS,
+    env: user.env(),
+  });
+}
+
+/** Firefox ESR (WebDriver BiDi) with the extension installed as a temporary add-on. */
+export async function launchFirefox(user, { headless = true } = {}) {
+  user.register('firefox');
+  const browser = await puppeteer.launch({
+    browser: 'firefox',
+    executablePath: FIREFOX,
+    headless,
+    acceptInsecureCerts: true,
+    env: user.env(),
+    extraPrefsFirefox: {
+      // The insecure-context page's made-up host name resolves to the loopback test server.
+      'network.dns.localDomains': 'insecure.eidlink.test',
+      'network.proxy.allow_hijacking_localhost': false,
+    },
+  });
+  await browser.installExtension(path.join(ROOT, 'extension/dist/firefox'));
+  return browser;
+}
+
+/** A plain-http page on a non-loopback name: not a secure context, so the extension must refuse. */
+export async function insecureSite() {
+  const server = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end('<!doctype html><title>insecure</title><p>plain http');
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { server, url: `http://insecure.eidlink.test:${server.address().port}/` };
+}
+
+export function screenshotPath(name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  return path.join(SCREENSHOTS, `${name}.png`);
+}
+
+export function cleanup(dir) {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Browser end-to-end tests (Chromium and Firefox ESR). Expects what scripts/test.sh sets up: the
+# system packages, a built workspace (target/debug) and pcscd running with the vpcd driver.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(cd ../.. && pwd)
+bash "$ROOT/extension/build.sh" >/dev/null
+npm ci --silent --no-audit --no-fund
+exec node --test --test-concurrency=1 --test-timeout=300000 e2e.test.mjs

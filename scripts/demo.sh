@@ -6,8 +6,8 @@
 # given by a scripted PIN program configured in a throw-away config directory. Last, the whole
 # story in a browser: the demo public service over HTTPS, Chromium with the eidlink extension and
 # the host registered for a throwaway profile, login and contract signing, verified by the service.
-# Headless with a scripted PIN; with a display (and EIDLINK_DEMO_INTERACTIVE=1) a real browser
-# window opens for a person to click through, with the real PIN dialog.
+# Headless with a scripted PIN; run from a terminal with a display, a real browser window opens for
+# a person to click through, with the real PIN dialog.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -74,6 +74,7 @@ log "the citizen's story in a browser: extension, host, virtual card, demo servi
 bash extension/build.sh >/dev/null
 (cd tests/browser && npm ci --silent --no-audit --no-fund)
 MODE=()
-if [ -n "${DISPLAY:-}" ] && [ "${EIDLINK_DEMO_INTERACTIVE:-0}" = 1 ]; then MODE=(--interactive); fi
+# A person at a display: a real browser window and the real PIN dialog (EIDLINK_DEMO_HEADLESS=1 to skip).
+if [ -n "${DISPLAY:-}" ] && [ -t 0 ] && [ "${EIDLINK_DEMO_HEADLESS:-0}" != 1 ]; then MODE=(--interactive); fi
 EIDLINK_BIN_DIR="$PWD/$BIN" node tests/browser/demo.mjs "${MODE[@]}"
 log "demo done"

@@ -1,11 +1,24 @@
 // The main job's browser part (scripts/demo.sh): the virtual card, the demo service, and Chromium
 // with the eidlink extension and the real host. Headless with a scripted PIN by default: it logs in,
 // signs the enrollment contract, prints what the service verified and saves screenshots. With
-// --interactive (scripts/demo.sh passes it when a display is available) it opens a real browser
-// window on the service for a person to click through, with the real PIN dialog (PIN 1234).
+// --interactive (scripts/demo.sh passes it when a display and a terminal are there) it opens a real
+// browser window on the service for a person to click through, with the real PIN dialog (PIN 1234),
+// and prints what the service verified when the window is closed.
 import { VirtualCard, DemoService, HostUser, launchChromium, screenshotPath, tempDir, cleanup } from './lib.mjs';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { get } from 'node:https';
 import path from 'node:path';
+
+/** GET /api/last from Node, trusting only the service's own certificate. */
+function lastVerified(service) {
+  return new Promise((resolve, reject) => {
+    get(`${service.url}api/last`, { ca: readFileSync(service.cert) }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve(JSON.parse(body)));
+    }).on('error', reject);
+  });
+}
 
 const interactive = process.argv.includes('--interactive');
 const dir = tempDir('demo');
@@ -34,6 +47,8 @@ try {
     await page.goto(service.url);
     step(`a browser window is open on ${service.url}: log in and sign (PIN 1234); close the window to finish`);
     await new Promise((resolve) => browser.on('disconnected', resolve));
+    step('what the service verified');
+    console.log(JSON.stringify(await lastVerified(service), null, 2));
   } else {
     browser = await launchChromium(user);
     const page = await browser.newPage();
@@ -52,8 +67,7 @@ try {
     if (signed.state !== 'ok') throw new Error(`signing failed: ${signed.code}: ${signed.text}`);
     console.log(`    page: ${signed.text}`);
     step('what the service verified (with eidlink-verifier, against the virtual card\'s CA)');
-    const last = await page.evaluate(async () => (await fetch('/api/last')).json());
-    console.log(JSON.stringify(last, null, 2));
+    console.log(JSON.stringify(await lastVerified(service), null, 2));
     step(`screenshots: ${screenshotPath('demo-1-logged-in')}, ${screenshotPath('demo-2-contract-signed')}`);
   }
 } catch (e) {

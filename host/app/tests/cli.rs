@@ -294,7 +294,7 @@ fn diagnose_tells_support_what_they_need() {
         "authentication certificate: Alice Specimen (Authentication), EC P-384",
         "PIN tries left: 3 of 3",
         "PKCS#11 modules:",
-        "native-messaging host registrations:",
+        "native-messaging host registrations (org.eidlink.host):",
     ] {
         assert!(report.contains(want), "missing {want:?} in\n{report}");
     }

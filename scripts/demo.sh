@@ -72,7 +72,7 @@ CARD_PID=""
 
 log "the citizen's story in a browser: extension, host, virtual card, demo service"
 bash extension/build.sh >/dev/null
-(cd tests/browser && npm ci --silent --no-audit --no-fund)
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 MODE=()
 # A person at a display: a real browser window and the real PIN dialog (EIDLINK_DEMO_HEADLESS=1 to skip).
 if [ -n "${DISPLAY:-}" ] && [ -t 0 ] && [ "${EIDLINK_DEMO_HEADLESS:-0}" != 1 ]; then MODE=(--interactive); fi

@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(cd ../.. && pwd)
 bash "$ROOT/extension/build.sh" >/dev/null
-npm ci --silent --no-audit --no-fund
+npm ci --no-audit --no-fund --loglevel=error
 exec node --test --test-concurrency=1 --test-timeout=300000 e2e.test.mjs

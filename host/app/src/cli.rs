@@ -506,7 +506,7 @@ fn sign(t: &mut Box<dyn Token>, args: SignArgs, out: &mut dyn Write) -> Result<(
         }
         (None, Some(path)) => {
             let data = std::fs::read(path).map_err(|e| CliError::Io(format!("{}: {e}", path.display())))?;
-            hash(args.hash, &data)
+            eidlink_core::webeid::hash(args.hash, &data)
         }
         (None, None) => return Err(CliError::Input("give --digest or --file".to_owned())),
     };
@@ -554,22 +554,6 @@ fn sign(t: &mut Box<dyn Token>, args: SignArgs, out: &mut dyn Write) -> Result<(
         Some(path) => std::fs::write(&path, &sig.bytes).map_err(|e| CliError::Io(e.to_string())),
         None => writeln!(out, "{}", base64::engine::general_purpose::STANDARD.encode(&sig.bytes))
             .map_err(|e| CliError::Io(e.to_string())),
-    }
-}
-
-/// Hashes data with one of the supported functions.
-pub fn hash(alg: HashAlgorithm, data: &[u8]) -> Vec<u8> {
-    use sha2::Digest as _;
-    match alg {
-        HashAlgorithm::Sha224 => sha2::Sha224::digest(data).to_vec(),
-        HashAlgorithm::Sha256 => sha2::Sha256::digest(data).to_vec(),
-        HashAlgorithm::Sha384 => sha2::Sha384::digest(data).to_vec(),
-        HashAlgorithm::Sha512 => sha2::Sha512::digest(data).to_vec(),
-        HashAlgorithm::Sha3_224 => sha3::Sha3_224::digest(data).to_vec(),
-        HashAlgorithm::Sha3_256 => sha3::Sha3_256::digest(data).to_vec(),
-        HashAlgorithm::Sha3_384 => sha3::Sha3_384::digest(data).to_vec(),
-        HashAlgorithm::Sha3_512 => sha3::Sha3_512::digest(data).to_vec(),
-        _ => Vec::new(),
     }
 }
 

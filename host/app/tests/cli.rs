@@ -5,13 +5,12 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine as _;
-use common::{insert, is_pin_verify, wait_reader};
+use common::{insert, is_pin_verify, text, wait_reader};
 use eidlink_core::{Digest, HashAlgorithm};
 use eidlink_tests::Profile;
 
@@ -22,25 +21,7 @@ fn eidlink(args: &[&str], stdin: &str) -> Output {
 }
 
 fn eidlink_env(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run eidlink");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("eidlink output")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    common::run_eidlink(args, stdin, env)
 }
 
 fn temp_path(name: &str) -> PathBuf {
@@ -116,7 +97,7 @@ fn sign_reads_the_pin_from_a_descriptor_and_the_signature_verifies() {
     ] {
         let card = insert(profile);
         let pki = card.handle.pki();
-        let digest = Digest::new(hash, eidlink_app::cli::hash(hash, b"contract")).expect("digest");
+        let digest = Digest::of(hash, b"contract");
         let hex_digest = hex::encode(digest.as_bytes());
         for (flag, key) in [("--auth", &pki.auth_key), ("--sign", &pki.sign_key)] {
             let out = eidlink(

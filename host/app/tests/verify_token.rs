@@ -3,38 +3,23 @@
 // Test helpers outside #[test] fns: a failed step is a failed test.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::io::Write;
+mod common;
+
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+
+use common::text;
 
 use base64::Engine as _;
 use eidlink_tests::crypto::ecdsa_sign_digest;
 use eidlink_tests::{Country, LeafKey, LeafKeyType, Pki, PkiSpec};
 use eidlink_verifier::{auth_signed_data, TokenAlgorithm};
 
-const BIN: &str = env!("CARGO_BIN_EXE_eidlink");
 const ORIGIN: &str = "https://eidlink.example";
 const NONCE: &str = "T2TfE5QBbDJHkU5ksVwY7+2wOZBg3E8jGqtBJJCjpfI=";
 
 fn run(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run eidlink");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("eidlink output")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    common::run_eidlink(args, stdin, &[])
 }
 
 fn b64(b: &[u8]) -> String {

@@ -83,7 +83,7 @@ pub fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send +
 
 /// SHA-2 digest of `data`.
 pub fn sha(alg: eidlink_core::HashAlgorithm, data: &[u8]) -> eidlink_core::Digest {
-    eidlink_core::Digest::new(alg, eidlink_app::cli::hash(alg, data)).expect("digest")
+    eidlink_core::Digest::of(alg, data)
 }
 
 /// The commands of the APDU log, as (INS, has data).
@@ -94,4 +94,30 @@ pub fn commands(h: &VirtualCardHandle) -> Vec<Vec<u8>> {
 /// Whether a logged command is a VERIFY carrying a PIN (not the empty status query).
 pub fn is_pin_verify(cmd: &[u8]) -> bool {
     cmd.len() > 5 && cmd[1] == 0x20
+}
+
+/// Runs the `eidlink` binary with `args`, `stdin` as its input and extra environment variables.
+pub fn run_eidlink(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> std::process::Output {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eidlink"))
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run eidlink");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("eidlink output")
+}
+
+/// Program output as text.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
 }

@@ -301,7 +301,8 @@ impl eframe::App for PinApp {
     }
 }
 
-fn save_png(path: &Path, image: &ColorImage) -> Result<(), String> {
+/// Saves an egui screenshot as a PNG file (creating its directory).
+pub fn save_png(path: &Path, image: &ColorImage) -> Result<(), String> {
     let [w, h] = image.size;
     let bytes: Vec<u8> = image.pixels.iter().flat_map(|c| c.to_srgba_unmultiplied()).collect();
     let (w, h) = (

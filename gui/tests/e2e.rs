@@ -28,7 +28,7 @@ fn focus(display: &Display, window: &str) {
 #[test]
 fn pin_then_wrong_pin_reask_then_end_of_input() {
     require(&["Xvfb", "xdotool"]);
-    let display = Display::start();
+    let display = support::display();
     let mut pin = PinProcess::spawn(&display);
     pin.send(AUTH);
     let window = wait_for_window(&display, "eidlink", WINDOW);
@@ -63,7 +63,7 @@ fn pin_then_wrong_pin_reask_then_end_of_input() {
 #[test]
 fn escape_cancels_then_close_exits() {
     require(&["Xvfb", "xdotool"]);
-    let display = Display::start();
+    let display = support::display();
     let mut pin = PinProcess::spawn(&display);
     pin.send(AUTH);
     let window = wait_for_window(&display, "eidlink", WINDOW);
@@ -83,7 +83,7 @@ fn escape_cancels_then_close_exits() {
 #[test]
 fn end_of_input_while_asking_closes_without_an_answer() {
     require(&["Xvfb", "xdotool"]);
-    let display = Display::start();
+    let display = support::display();
     let mut pin = PinProcess::spawn(&display);
     pin.send(AUTH);
     wait_for_window(&display, "eidlink", WINDOW);
@@ -99,7 +99,7 @@ fn end_of_input_while_asking_closes_without_an_answer() {
 
 #[test]
 fn invalid_first_line_exits_2_without_a_window() {
-    let display = Display::start();
+    let display = support::display();
     let mut pin = PinProcess::spawn(&display);
     pin.send("this is not json");
     let (status, _) = pin.wait_exit(Duration::from_secs(5));

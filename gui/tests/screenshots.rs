@@ -19,7 +19,7 @@ fn shoot(display: &Display, request: &str, path: &Path) {
     let mut child = Command::new(pin_program())
         .arg("--screenshot")
         .arg(path)
-        .env("DISPLAY", &display.name)
+        .env("DISPLAY", display.name())
         .env_remove("WAYLAND_DISPLAY")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -88,7 +88,7 @@ fn check_layout(path: &Path) {
 
 fn shoot_all_languages(fixture: &str, json: &str) {
     require(&["Xvfb"]);
-    let display = Display::start();
+    let display = support::display();
     let dir = screenshot_dir();
     assert!(json.contains(r#""lang":"en""#), "the fixture must say \"lang\":\"en\"");
     for lang in LANGS {

@@ -509,14 +509,21 @@ fn serve(inner: &Inner, mut stream: TcpStream) -> bool {
             Ok(payload) => payload,
             Err(_) => return inner.lock().want_inserted,
         };
+        let message = Message::from_payload(payload);
         {
             let mut st = inner.lock();
             if !st.polled {
                 st.polled = true;
+                // vpcd accepts the connection only when pcscd polls the reader (about every
+                // 400 ms), and asks for the ATR at once: this is when pcscd noticed the card.
+                st.event(&format!(
+                    "first vpcd message ({}): pcscd noticed the card",
+                    message.name()
+                ));
                 inner.changed.notify_all();
             }
         }
-        let reply = match Message::from_payload(payload) {
+        let reply = match message {
             Message::PowerOff => power(inner, false, "power off"),
             Message::PowerOn => power(inner, true, "power on"),
             Message::Reset => power(inner, true, "reset"),

@@ -8,6 +8,7 @@
 //!   thread, with insertion/removal, fault injection and an APDU log.
 //! * [`Pki`]: the deterministic test PKI the card carries.
 //! * [`control`]: the line protocol of the `eidlink-vcard --control` socket.
+//! * [`xvfb`]: a private X server for the tests of real windows, with PNG screenshots.
 //!
 //! The behaviour follows shared/docs/cards.md; every command handler cites
 //! its section. See tests/README.md for usage.
@@ -27,6 +28,7 @@ pub mod pin;
 pub mod pki;
 pub mod tlv;
 pub mod vpcd;
+pub mod xvfb;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 

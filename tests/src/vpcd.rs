@@ -35,6 +35,18 @@ pub enum Message {
 }
 
 impl Message {
+    /// A short name for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Message::PowerOff => "power off",
+            Message::PowerOn => "power on",
+            Message::Reset => "reset",
+            Message::GetAtr => "get ATR",
+            Message::UnknownControl(_) => "unknown control",
+            Message::Apdu(_) => "APDU",
+        }
+    }
+
     /// Classifies a payload: 1 byte = control, anything else = C-APDU.
     pub fn from_payload(payload: Vec<u8>) -> Message {
         match payload.as_slice() {

@@ -9,7 +9,7 @@ use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 /// Debian/Ubuntu packages these tests need (scripts/test.sh installs them).
-pub const TEST_PACKAGES: &str = "xvfb xdotool imagemagick libx11-xcb1 libxcursor1 libxrandr2 libxi6 libxkbcommon-x11-0 libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri";
+pub const TEST_PACKAGES: &str = "xvfb xdotool libx11-xcb1 libxcursor1 libxrandr2 libxi6 libxkbcommon-x11-0 libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri";
 
 /// Path of a program on PATH.
 pub fn which(program: &str) -> Option<PathBuf> {
@@ -29,130 +29,24 @@ pub fn require(programs: &[&str]) {
     );
 }
 
-/// Xvfb servers are started and stopped one at a time, each on its own display number (checked
-/// free, in a range away from the usual :0/:1/:99), so tests running in parallel never meet.
-static XVFB_LIFECYCLE: std::sync::Mutex<()> = std::sync::Mutex::new(());
-static NEXT_DISPLAY: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+/// The X display for the test: eidlink-tests' private Xvfb (killed on drop), or the display named
+/// by `EIDLINK_GUI_TEST_DISPLAY`.
+pub use eidlink_tests::xvfb::Display;
 
-/// An X display for the test: a private Xvfb killed on drop, or the display named by
-/// `EIDLINK_GUI_TEST_DISPLAY` if set.
-pub struct Display {
-    pub name: String,
-    xvfb: Option<Child>,
-}
-
-impl Display {
-    pub fn start() -> Display {
-        if let Ok(name) = std::env::var("EIDLINK_GUI_TEST_DISPLAY") {
-            return Display { name, xvfb: None };
-        }
-        require(&["Xvfb"]);
-        let _serial = XVFB_LIFECYCLE.lock().unwrap_or_else(|e| e.into_inner());
-        for _ in 0..50 {
-            let seq = NEXT_DISPLAY.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let number = 200 + (std::process::id().wrapping_mul(7).wrapping_add(seq * 13)) % 700;
-            let socket = PathBuf::from(format!("/tmp/.X11-unix/X{number}"));
-            if Path::new(&format!("/tmp/.X{number}-lock")).exists() || socket.exists() {
-                continue;
-            }
-            let mut xvfb = Command::new("Xvfb")
-                .arg(format!(":{number}"))
-                // -noreset: without it the server resets whenever its last client leaves (each xdotool
-                // call), and a client connecting during the reset fails to open the display.
-                .args(["-screen", "0", "1280x1024x24", "-nolisten", "tcp", "-noreset"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start Xvfb ({e}); apt-get install -y {TEST_PACKAGES}"));
-            let start = Instant::now();
-            while start.elapsed() < Duration::from_secs(20) {
-                if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
-                    return Display {
-                        name: format!(":{number}"),
-                        xvfb: Some(xvfb),
-                    };
-                }
-                if let Ok(Some(_)) = xvfb.try_wait() {
-                    break; // lost a race for this number: try another
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = xvfb.kill();
-            let _ = xvfb.wait();
-        }
-        panic!("Xvfb did not start on any display number (apt-get install -y {TEST_PACKAGES})");
-    }
-}
-
-impl Drop for Display {
-    fn drop(&mut self) {
-        if let Some(xvfb) = &mut self.xvfb {
-            let _serial = XVFB_LIFECYCLE.lock().unwrap_or_else(|e| e.into_inner());
-            // SIGTERM lets Xvfb remove its lock file and socket (SIGKILL leaves them behind).
-            let _ = Command::new("kill").arg("-TERM").arg(xvfb.id().to_string()).status();
-            let start = Instant::now();
-            while start.elapsed() < Duration::from_secs(5) {
-                if let Ok(Some(_)) = xvfb.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            let _ = xvfb.kill();
-            let _ = xvfb.wait();
-        }
-    }
+/// Starts a display, failing with the packages to install when Xvfb is missing.
+pub fn display() -> Display {
+    require(&["Xvfb", "xdotool"]);
+    Display::start().expect("start Xvfb")
 }
 
 /// `xdotool` on `display`; returns stdout.
 pub fn xdotool(display: &Display, args: &[&str]) -> String {
-    let out = Command::new("xdotool")
-        .args(args)
-        .env("DISPLAY", &display.name)
-        .output()
-        .expect("run xdotool");
-    assert!(
-        out.status.success(),
-        "xdotool {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    display.xdotool(args).expect("xdotool")
 }
 
 /// Waits for a visible window titled exactly `title`; returns its id.
 pub fn wait_for_window(display: &Display, title: &str, timeout: Duration) -> String {
-    let start = Instant::now();
-    let pattern = format!("^{title}$");
-    loop {
-        let out = Command::new("xdotool")
-            .args(["search", "--onlyvisible", "--name", &pattern])
-            .env("DISPLAY", &display.name)
-            .output()
-            .expect("run xdotool");
-        if let Some(id) = String::from_utf8_lossy(&out.stdout).lines().next() {
-            return id.trim().to_owned();
-        }
-        if start.elapsed() > timeout {
-            let sockets = Command::new("sh")
-                .args([
-                    "-c",
-                    "ls -la --time-style=full-iso /tmp/.X11-unix/ /tmp/.X*-lock; cat /tmp/.X*-lock; pgrep -a Xvfb",
-                ])
-                .output()
-                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-                .unwrap_or_default();
-            let info = Command::new("xdpyinfo").env("DISPLAY", &display.name).output();
-            let info = info
-                .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
-                .unwrap_or_default();
-            panic!(
-                "no window titled {title:?} after {timeout:?} on {} ({:?})\n{sockets}\nxdpyinfo: {info}",
-                display.name,
-                display.xvfb.as_ref().map(|c| c.id())
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    display.wait_window(title, timeout).expect("the window shows")
 }
 
 /// The PIN program under test.
@@ -170,7 +64,7 @@ pub struct PinProcess {
 impl PinProcess {
     pub fn spawn(display: &Display) -> PinProcess {
         let mut child = Command::new(pin_program())
-            .env("DISPLAY", &display.name)
+            .env("DISPLAY", display.name())
             .env_remove("WAYLAND_DISPLAY")
             .env("LANG", "C.UTF-8")
             .stdin(Stdio::piped())
@@ -241,24 +135,12 @@ impl Drop for PinProcess {
     }
 }
 
-/// `target/screenshots/` (next to the `debug/` directory the program was built in).
+/// `target/screenshots/`.
 pub fn screenshot_dir() -> PathBuf {
-    let exe = Path::new(pin_program());
-    let target = exe.parent().and_then(Path::parent).expect("target directory");
-    let dir = target.join("screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    eidlink_tests::xvfb::screenshot_dir().expect("target/screenshots")
 }
 
-/// Grabs a window into a PNG with ImageMagick's `import`, if it is installed (review aid only).
+/// Grabs a window into a PNG (review aid only).
 pub fn grab_window(display: &Display, window: &str, path: &Path) -> bool {
-    if which("import").is_none() {
-        return false;
-    }
-    Command::new("import")
-        .args(["-window", window, path.to_str().unwrap()])
-        .env("DISPLAY", &display.name)
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
+    display.screenshot_window(window, path).is_ok()
 }

@@ -20,9 +20,11 @@ use eidlink_core::{
     CardError, CertificateKind, CryptoAlgorithm, Digest, KeyRole, Padding, PinFailure, SignatureAlgorithm, Token,
     TransportError,
 };
+use eidlink_pcsc::monitor::{Monitor, MonitorOptions};
 use eidlink_pcsc::Found;
 use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::sync::Notify;
 
 use crate::certinfo;
 use config::{Config, Dirs};
@@ -45,14 +47,22 @@ pub fn app_version() -> String {
     format!("eidlink/{} (Web eID {PROTOCOL_VERSION})", env!("CARGO_PKG_VERSION"))
 }
 
-/// How long the host waits between looks for a card while the user inserts one.
+/// How long the host waits between looks for a card when the reader monitor cannot run.
 const CARD_POLL: Duration = Duration::from_millis(300);
+
+/// Longest wait for a reader event before looking again anyway. pcsc-lite 1.9 tells a reader
+/// plugged in only while a `SCardGetStatusChange` call is under way (it compares reader counts
+/// within one call), so a reader arriving between two calls of the monitor goes unreported; this
+/// bounds what such a lost event costs without polling the card.
+const EVENT_SAFETY_NET: Duration = Duration::from_secs(5);
 
 /// Runs the host on the process's stdin and stdout.
 pub fn main() -> ExitCode {
     let dirs = Dirs::new();
-    let config = Config::load(dirs.as_ref());
-    let _log_guard = config.as_ref().ok().and_then(|c| init_logging(c, dirs.as_ref()));
+    let config = config::load(dirs.as_ref());
+    let _logging = config
+        .as_ref()
+        .is_ok_and(|c| eidlink_settings::logging::init(c, dirs.as_ref(), "eidlink-host.log"));
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -65,31 +75,6 @@ pub fn main() -> ExitCode {
     // has its answer, and the operation ends on its own.
     runtime.shutdown_timeout(Duration::from_millis(50));
     code
-}
-
-/// Opt-in file logging (config `logging = true`, or `EIDLINK_LOG=<level>`), never to stdout.
-fn init_logging(config: &Config, dirs: Option<&Dirs>) -> Option<()> {
-    let env_level = std::env::var("EIDLINK_LOG").ok();
-    if !config.logging && env_level.is_none() {
-        return None;
-    }
-    let dirs = dirs?;
-    std::fs::create_dir_all(&dirs.data).ok()?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dirs.data.join("eidlink-host.log"))
-        .ok()?;
-    let level = env_level
-        .or_else(|| config.log_level.clone())
-        .unwrap_or_else(|| "info".to_owned());
-    let filter = tracing_subscriber::EnvFilter::try_new(&level).ok()?;
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(Mutex::new(file))
-        .try_init()
-        .ok()
 }
 
 /// The host's one request, over any byte streams (tests drive it in-process too).
@@ -214,6 +199,35 @@ struct Session<'a> {
     dialog: Option<PinProgram>,
     seen: Arc<Mutex<Seen>>,
     deadline: Instant,
+    /// Started on the first look that finds no suitable card; `None` also when it cannot start.
+    watch: Option<Watch>,
+}
+
+/// The reader monitor of one request: any change of service, reader or card wakes the card search.
+struct Watch {
+    monitor: Monitor,
+    changed: Arc<Notify>,
+}
+
+impl Watch {
+    fn start() -> Option<Self> {
+        let changed = Arc::new(Notify::new());
+        let sink = changed.clone();
+        // Every event wakes the search, removals too: the error given at the deadline must be the
+        // one for what is in the readers then (a wrong card pulled out is NO_CARD, no longer
+        // WRONG_CERTIFICATE). `notify_one` keeps a wake-up that comes while the search is looking.
+        match Monitor::start(MonitorOptions::default(), move |event| {
+            tracing::debug!(?event, "waiting for a card");
+            sink.notify_one();
+            true
+        }) {
+            Ok(monitor) => Some(Self { monitor, changed }),
+            Err(e) => {
+                tracing::warn!(error = %e, "no reader monitor: polling for the card");
+                None
+            }
+        }
+    }
 }
 
 impl Session<'_> {
@@ -237,6 +251,11 @@ impl Session<'_> {
         if let Some(d) = self.dialog.take() {
             d.close().await;
         }
+        if let Some(w) = self.watch.take() {
+            // Stopping cancels a blocked SCardGetStatusChange, which takes a round trip to pcscd:
+            // not on the task that answers the browser. Nothing waits for it.
+            drop(tokio::task::spawn_blocking(move || w.monitor.stop()));
+        }
     }
 
     fn note(&self, token: &dyn Token, holder: Option<String>) {
@@ -249,7 +268,9 @@ impl Session<'_> {
     }
 
     /// Finds a supported card (with this signing certificate, when given), waiting for the user to
-    /// connect a reader or insert the card until the deadline.
+    /// connect a reader or insert the card until the deadline: after a look that finds none, the
+    /// next look waits for the reader monitor to report a change, so a card is picked up as soon as
+    /// pcscd sees it, and nothing is asked of the readers meanwhile.
     async fn find_token(&mut self, signing_cert: Option<&[u8]>) -> Result<Box<dyn Token>, HostError> {
         let mut told = false;
         loop {
@@ -258,7 +279,7 @@ impl Session<'_> {
             if let Some(t) = tokens {
                 return Ok(t);
             }
-            if Instant::now() + CARD_POLL >= self.deadline {
+            if Instant::now() >= self.deadline {
                 return Err(pending);
             }
             if !told {
@@ -270,7 +291,20 @@ impl Session<'_> {
                 self.status(status).await;
                 told = true;
             }
-            tokio::time::sleep(CARD_POLL).await;
+            if self.watch.is_none() {
+                // Started after the first look that finds nothing, so requests that find their card
+                // at once do without it. A change between that look and the start is not lost: the
+                // monitor reports what it finds when it starts, which wakes the next look.
+                self.watch = Watch::start();
+            }
+            let (wait, poll) = match &self.watch {
+                Some(w) => (w.changed.clone(), EVENT_SAFETY_NET),
+                None => (Arc::new(Notify::new()), CARD_POLL),
+            };
+            let until = self.deadline.min(Instant::now() + poll);
+            if tokio::time::timeout_at(until.into(), wait.notified()).await.is_err() && until >= self.deadline {
+                return Err(pending);
+            }
         }
     }
 }
@@ -350,6 +384,7 @@ async fn handle(request: &Request, config: &Config, seen: Arc<Mutex<Seen>>) -> R
         dialog: None,
         seen,
         deadline: Instant::now() + config.timeout(),
+        watch: None,
     };
     let result = match request {
         Request::Quit => Ok(json!({})),

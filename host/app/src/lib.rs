@@ -2,7 +2,7 @@
 //! native-messaging host). The binaries are thin; their logic lives here so it can be tested.
 #![forbid(unsafe_code)]
 
-pub mod certinfo;
+pub use eidlink_certinfo as certinfo;
 pub mod cli;
 pub mod diagnose;
 pub mod host;

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use common::{insert, insert_with, is_pin_verify};
 use eidlink_core::{Digest, HashAlgorithm};
+use eidlink_tests::xvfb::Display;
 use eidlink_tests::{CardOptions, Profile};
 use serde_json::{json, Value};
 
@@ -573,16 +574,6 @@ fn no_card_and_no_service_are_told_apart() {
 /// Xvfb: xdotool types the PIN into the egui window, and the token verifies.
 #[test]
 fn the_real_pin_dialog_end_to_end_under_xvfb() {
-    for tool in ["Xvfb", "xdotool"] {
-        assert!(
-            Command::new("which")
-                .arg(tool)
-                .output()
-                .map(|o| o.status.success())
-                .unwrap_or(false),
-            "{tool} is missing: apt-get install -y xvfb xdotool (scripts/test.sh installs them)"
-        );
-    }
     let dialog = Path::new(HOST).with_file_name("eidlink-pin");
     if !dialog.exists() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -594,13 +585,14 @@ fn the_real_pin_dialog_end_to_end_under_xvfb() {
             "cannot build eidlink-pin"
         );
     }
-    let display = Xvfb::start();
+    // Fails with the packages to install when Xvfb or xdotool is missing.
+    let display = Display::start().expect("a private Xvfb");
     let card = insert(Profile::Belpic18);
 
     // No pin-program in the config: the host's default, the dialog installed beside it.
     let home = Home::new("", 60);
     std::fs::write(home.dir.join("config/eidlink/config.toml"), "timeout-seconds = 60\n").expect("config");
-    let env = [("DISPLAY", display.name.as_str()), ("LANG", "fr_BE.UTF-8")];
+    let env = [("DISPLAY", display.name()), ("LANG", "fr_BE.UTF-8")];
     let mut child = home.spawn(&env);
     let mut stdin = child.stdin.take().expect("stdin");
     let mut out = child.stdout.take().expect("stdout");
@@ -610,11 +602,15 @@ fn the_real_pin_dialog_end_to_end_under_xvfb() {
         .expect("write");
     stdin.flush().expect("flush");
 
-    let window = display.wait_window("eidlink", Duration::from_secs(30));
-    display.xdotool(&["windowfocus", "--sync", &window]);
+    let window = display
+        .wait_window("eidlink", Duration::from_secs(30))
+        .expect("the PIN dialog's window");
+    display.xdotool(&["windowfocus", "--sync", &window]).expect("focus");
     std::thread::sleep(Duration::from_millis(300));
-    display.xdotool(&["type", "--delay", "40", "1234"]);
-    display.xdotool(&["key", "Return"]);
+    display
+        .xdotool(&["type", "--delay", "40", "1234"])
+        .expect("type the PIN");
+    display.xdotool(&["key", "Return"]).expect("Return");
 
     let token = read_frame(&mut out).expect("reply");
     drop(stdin);
@@ -623,97 +619,6 @@ fn the_real_pin_dialog_end_to_end_under_xvfb() {
     assert!(status.success());
     check_token(&token, &card.handle.pki(), "ES384");
     assert_eq!(card.handle.pin_tries_left(), 3);
-}
-
-/// A private Xvfb server on a free display number, stopped on drop.
-struct Xvfb {
-    name: String,
-    child: Child,
-}
-
-impl Xvfb {
-    fn start() -> Self {
-        for n in 0..40u32 {
-            let number = 600 + (std::process::id() + n * 17) % 300;
-            let socket = PathBuf::from(format!("/tmp/.X11-unix/X{number}"));
-            if socket.exists() || Path::new(&format!("/tmp/.X{number}-lock")).exists() {
-                continue;
-            }
-            // -noreset: otherwise the server resets when its last client (each xdotool) leaves.
-            let mut child = Command::new("Xvfb")
-                .arg(format!(":{number}"))
-                .args(["-screen", "0", "1280x1024x24", "-nolisten", "tcp", "-noreset"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start Xvfb");
-            let started = Instant::now();
-            while started.elapsed() < Duration::from_secs(20) {
-                if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
-                    return Self {
-                        name: format!(":{number}"),
-                        child,
-                    };
-                }
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("Xvfb did not start");
-    }
-
-    fn xdotool(&self, args: &[&str]) -> String {
-        let out = Command::new("xdotool")
-            .args(args)
-            .env("DISPLAY", &self.name)
-            .output()
-            .expect("xdotool");
-        assert!(
-            out.status.success(),
-            "xdotool {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn wait_window(&self, title: &str, timeout: Duration) -> String {
-        let started = Instant::now();
-        loop {
-            let out = Command::new("xdotool")
-                .args(["search", "--onlyvisible", "--name", &format!("^{title}$")])
-                .env("DISPLAY", &self.name)
-                .output()
-                .expect("xdotool");
-            if let Some(id) = String::from_utf8_lossy(&out.stdout).lines().next() {
-                return id.trim().to_owned();
-            }
-            assert!(started.elapsed() < timeout, "no window {title:?} within {timeout:?}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        // SIGTERM lets Xvfb remove its lock file and socket.
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(5) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A real pcscd with no reader at all: a second pcscd, with an empty reader configuration, in a

@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod monitor;
+
 use std::ffi::{CStr, CString};
 
 use eidlink_core::{detect, Atr, CardChannel, CardToken, CardTransport, Token, TransportError};

@@ -463,8 +463,8 @@ fn select_adf(ch: &mut dyn CardChannel, aid: &[u8]) -> Result<(), CardError> {
 fn select_ef(ch: &mut dyn CardChannel, path: &[u8]) -> Result<usize, CardError> {
     let (p1, path) = match path {
         [_, _] => (0x02, path),
-        [0x3F, 0x00, rest @ ..] if !rest.is_empty() && rest.len() % 2 == 0 => (0x08, rest),
-        _ if path.len() > 2 && path.len() % 2 == 0 => (0x09, path),
+        [0x3F, 0x00, rest @ ..] if !rest.is_empty() && rest.len().is_multiple_of(2) => (0x08, rest),
+        _ if path.len() > 2 && path.len().is_multiple_of(2) => (0x09, path),
         _ => return Err(CardError::Malformed("PKCS#15 path of odd length")),
     };
     let resp = exchange(ch, &iso7816::select(p1, 0x04, path, Some(SHORT_MAX_LE)))?;

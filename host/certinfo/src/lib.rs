@@ -1,5 +1,5 @@
-//! What the CLI (and later the PIN dialog) shows of a certificate, and checking a signature with its
-//! public key.
+//! What eidlink shows of a certificate (holder, national number, issuer, validity), and checking a
+//! signature with its public key. Shared by the CLI, the host and the tray app.
 
 use eidlink_core::{CryptoAlgorithm, Digest, Padding, SignatureAlgorithm};
 use p256::pkcs8::DecodePublicKey;

@@ -1,0 +1,291 @@
+//! Reading what the tray shows of a card: type, applet, holder, national number, certificate
+//! validity, PIN tries left (read without spending a try). Runs off the UI thread; through PC/SC it
+//! holds the card for one transaction on a shared connection and leaves it as it was.
+
+use eidlink_certinfo as certinfo;
+use eidlink_core::{detect, CardChannel, CardDriver, CardError, CardInfo, CertificateKind, KeyRole, PinInfo, Token};
+use eidlink_core::{CardTransport, TransportError};
+use eidlink_pcsc::PcscTransport;
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::state::{CardOutcome, CardSummary, CertValidity, ReadProblem};
+
+/// Why a card could not be summarized.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The card or the service failed under us (removed, in use, service gone...).
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The card answered something else than a readable certificate for either key.
+    #[error("no certificate could be read from the card: {0}")]
+    NoCertificate(CardError),
+}
+
+/// The card operations a summary needs: a [`Token`] (one transaction per call) or a driver over an
+/// open channel (one transaction for all).
+trait Source {
+    fn certificate(&mut self, kind: CertificateKind) -> Result<Vec<u8>, CardError>;
+    fn pin_info(&mut self, role: KeyRole) -> Result<PinInfo, CardError>;
+    fn card_info(&mut self) -> Result<CardInfo, CardError>;
+}
+
+impl Source for &mut dyn Token {
+    fn certificate(&mut self, kind: CertificateKind) -> Result<Vec<u8>, CardError> {
+        Token::certificate(*self, kind)
+    }
+    fn pin_info(&mut self, role: KeyRole) -> Result<PinInfo, CardError> {
+        Token::pin_info(*self, role)
+    }
+    fn card_info(&mut self) -> Result<CardInfo, CardError> {
+        Token::card_info(*self)
+    }
+}
+
+struct InChannel<'a> {
+    driver: &'a dyn CardDriver,
+    ch: &'a mut dyn CardChannel,
+}
+
+impl Source for InChannel<'_> {
+    fn certificate(&mut self, kind: CertificateKind) -> Result<Vec<u8>, CardError> {
+        self.driver.certificate(self.ch, kind)
+    }
+    fn pin_info(&mut self, role: KeyRole) -> Result<PinInfo, CardError> {
+        self.driver.pin_info(self.ch, role)
+    }
+    fn card_info(&mut self) -> Result<CardInfo, CardError> {
+        self.driver.card_info(self.ch)
+    }
+}
+
+/// A failure of the card or the service ends the read; anything else (a file this card does not
+/// have, an answer the driver does not expect) only leaves that item out of the summary.
+fn optional<T>(what: &str, r: Result<T, CardError>) -> Result<Option<T>, ReadError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(CardError::Transport(t)) => Err(ReadError::Transport(t)),
+        Err(e) => {
+            tracing::debug!(what, error = %e, "card item not read");
+            Ok(None)
+        }
+    }
+}
+
+/// The validity of a DER certificate, as Unix times.
+pub fn validity(der: &[u8]) -> Option<CertValidity> {
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    Some(CertValidity {
+        not_before: cert.validity().not_before.timestamp(),
+        not_after: cert.validity().not_after.timestamp(),
+    })
+}
+
+fn summarize(source: &mut dyn Source, card_name: &str, has_signing_pin: bool) -> Result<CardSummary, ReadError> {
+    let info = optional("card info", source.card_info())?;
+    let auth = source.certificate(CertificateKind::Authentication);
+    let sign = source.certificate(CertificateKind::Signing);
+    let (auth, sign) = match (auth, sign) {
+        (Err(CardError::Transport(t)), _) | (_, Err(CardError::Transport(t))) => return Err(t.into()),
+        (Err(e), Err(_)) => return Err(ReadError::NoCertificate(e)),
+        (a, s) => (a.ok(), s.ok()),
+    };
+    // The holder as the certificates name them (the authentication certificate first: every card
+    // has it).
+    let who = auth
+        .iter()
+        .chain(sign.iter())
+        .find_map(|der| certinfo::summarize(der).ok());
+    let auth_pin = optional("authentication PIN", source.pin_info(KeyRole::Authentication))?;
+    let sign_pin = if has_signing_pin {
+        optional("signing PIN", source.pin_info(KeyRole::Signing))?
+    } else {
+        None
+    };
+    Ok(CardSummary {
+        card_name: card_name.to_owned(),
+        applet: info.and_then(|i| i.version),
+        holder: who.as_ref().map(|w| w.holder.clone()),
+        national_number: who.and_then(|w| w.serial_number),
+        authentication: auth.as_deref().and_then(validity),
+        signing: sign.as_deref().and_then(validity),
+        auth_pin,
+        sign_pin,
+    })
+}
+
+/// Summarizes a token (any card or, later, PKCS#11 module): one transaction per item read.
+pub fn summarize_token(mut token: &mut dyn Token) -> Result<CardSummary, ReadError> {
+    let name = token.card_name();
+    let has_signing_pin = token.has_signing_pin();
+    summarize(&mut token, name, has_signing_pin)
+}
+
+/// Summarizes the card of a connected transport with its driver, in one transaction.
+pub fn summarize_in_one_transaction<T: CardTransport>(
+    transport: &mut T,
+    driver: &dyn CardDriver,
+) -> Result<CardSummary, ReadError> {
+    let mut ch = transport.begin()?;
+    summarize(
+        &mut InChannel {
+            driver,
+            ch: ch.as_mut(),
+        },
+        driver.name(),
+        driver.has_signing_pin(),
+    )
+}
+
+fn problem(e: &ReadError) -> ReadProblem {
+    match e {
+        ReadError::Transport(TransportError::SharingViolation) => ReadProblem::InUse,
+        ReadError::Transport(TransportError::Unresponsive) => ReadProblem::Unresponsive,
+        other => ReadProblem::Other(other.to_string()),
+    }
+}
+
+/// Reads the card in `reader` through PC/SC, with a context of its own (the caller's thread is
+/// not the monitor's): connects shared, reads in one transaction, disconnects leaving the card.
+pub fn read_reader(reader: &str) -> CardOutcome {
+    let result = (|| {
+        let ctx = eidlink_pcsc::context()?;
+        let mut transport = PcscTransport::connect(&ctx, reader)?;
+        let Some(entry) = detect(transport.atr()) else {
+            return Ok(None);
+        };
+        let driver = (entry.make)();
+        let summary = summarize_in_one_transaction(&mut transport, driver.as_ref());
+        // No PIN was presented, so this leaves the card as it is (no reset).
+        if let Err(e) = transport.close() {
+            tracing::debug!(reader, error = %e, "disconnect");
+        }
+        summary.map(Some)
+    })();
+    match result {
+        Ok(Some(summary)) => CardOutcome::Read(Box::new(summary)),
+        Ok(None) => CardOutcome::Unsupported,
+        Err(e) => {
+            tracing::info!(reader, error = %e, "card not read");
+            CardOutcome::Failed(problem(&e))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eidlink_core::{Atr, Digest, KeyAlgorithm, Pin, PinPolicy, Signature, SignatureAlgorithm};
+    use eidlink_tests::{Country, LeafKeyType, Pki, PkiSpec};
+
+    /// A token that answers from memory and counts what it was asked.
+    struct FakeToken {
+        auth: Result<Vec<u8>, CardError>,
+        sign: Result<Vec<u8>, CardError>,
+        pin: Result<PinInfo, CardError>,
+        atr: Atr,
+    }
+
+    impl Token for FakeToken {
+        fn reader(&self) -> &str {
+            "fake"
+        }
+        fn atr(&self) -> &Atr {
+            &self.atr
+        }
+        fn card_name(&self) -> &'static str {
+            "Belgian eID (applet 1.8)"
+        }
+        fn key_algorithm(&self, _: KeyRole) -> KeyAlgorithm {
+            KeyAlgorithm::Rsa { bits: 2048 }
+        }
+        fn signature_algorithms(&self, _: KeyRole) -> Vec<SignatureAlgorithm> {
+            Vec::new()
+        }
+        fn pin_policy(&self, _: KeyRole) -> PinPolicy {
+            PinPolicy::digits(4, 12)
+        }
+        fn certificate(&mut self, kind: CertificateKind) -> Result<Vec<u8>, CardError> {
+            match kind {
+                CertificateKind::Authentication => self.auth.clone(),
+                CertificateKind::Signing => self.sign.clone(),
+                _ => Err(CardError::Unsupported("ca")),
+            }
+        }
+        fn pin_info(&mut self, _: KeyRole) -> Result<PinInfo, CardError> {
+            self.pin.clone()
+        }
+        fn card_info(&mut self) -> Result<CardInfo, CardError> {
+            Ok(CardInfo {
+                version: Some("applet 1.8".into()),
+                ..CardInfo::default()
+            })
+        }
+        fn has_signing_pin(&self) -> bool {
+            false
+        }
+        fn sign(&mut self, _: KeyRole, _: &Pin, _: &Digest) -> Result<Signature, CardError> {
+            Err(CardError::Unsupported("not in this test"))
+        }
+    }
+
+    fn pki() -> Pki {
+        Pki::generate(&PkiSpec::default_for(Country::Belgium, LeafKeyType::P384)).unwrap()
+    }
+
+    #[test]
+    fn summarizes_a_token() {
+        let pki = pki();
+        let mut t = FakeToken {
+            auth: Ok(pki.auth_der.clone()),
+            sign: Ok(pki.sign_der.clone()),
+            pin: Ok(PinInfo {
+                tries_left: Some(2),
+                max_tries: 3,
+            }),
+            atr: Atr(vec![0x3B]),
+        };
+        let s = summarize_token(&mut t).unwrap();
+        assert_eq!(s.card_name, "Belgian eID (applet 1.8)");
+        assert_eq!(s.applet.as_deref(), Some("applet 1.8"));
+        assert_eq!(s.holder.as_deref(), Some(eidlink_tests::pki::DEFAULT_HOLDER));
+        assert_eq!(
+            s.national_number.as_deref(),
+            Some(eidlink_tests::pki::DEFAULT_BE_NATIONAL_NUMBER)
+        );
+        let auth = s.authentication.clone().unwrap();
+        assert!(auth.not_before < auth.not_after);
+        assert_eq!(auth, validity(&pki.auth_der).unwrap());
+        assert!(s.signing.is_some());
+        assert_eq!(s.auth_pin.and_then(|p| p.tries_left), Some(2));
+        assert_eq!(s.sign_pin, None);
+    }
+
+    #[test]
+    fn a_missing_item_is_left_out_but_a_pulled_card_ends_the_read() {
+        let pki = pki();
+        let mut t = FakeToken {
+            auth: Ok(pki.auth_der.clone()),
+            sign: Err(CardError::Unsupported("no signing key")),
+            pin: Err(CardError::Malformed("odd answer")),
+            atr: Atr(vec![0x3B]),
+        };
+        let s = summarize_token(&mut t).unwrap();
+        assert!(s.authentication.is_some() && s.signing.is_none() && s.auth_pin.is_none());
+
+        t.pin = Err(CardError::Transport(TransportError::CardRemoved));
+        assert!(matches!(
+            summarize_token(&mut t),
+            Err(ReadError::Transport(TransportError::CardRemoved))
+        ));
+        t.auth = Err(CardError::Unsupported("x"));
+        t.pin = Ok(PinInfo {
+            tries_left: Some(3),
+            max_tries: 3,
+        });
+        assert!(matches!(summarize_token(&mut t), Err(ReadError::NoCertificate(_))));
+        assert_eq!(
+            problem(&ReadError::Transport(TransportError::SharingViolation)),
+            ReadProblem::InUse
+        );
+    }
+}

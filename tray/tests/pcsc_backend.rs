@@ -1,0 +1,92 @@
+//! The tray's backend through the real pcscd, the vpcd reader and the virtual card: the monitor's
+//! events and the card read reach the state, which becomes ready with the card's details, without a
+//! PIN try spent. Needs pcscd with the vsmartcard vpcd driver (as `scripts/test.sh` starts it).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant, SystemTime};
+
+use eidlink_pcsc::monitor::MonitorOptions;
+use eidlink_tests::vpcd::{listener_present, DEFAULT_PORT};
+use eidlink_tests::{pki, vpcd_test_lock, CardOptions, Profile, VirtualCardHandle};
+use eidlink_tray::backend::Backend;
+use eidlink_tray::state::{Action, AppState, Event, Overall, Role};
+
+const READER: &str = "Virtual PCD 00 00";
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap()
+}
+
+/// Applies events (running their effects) until `done` holds for the state.
+fn until(backend: &Backend, rx: &Receiver<Event>, state: &mut AppState, done: impl Fn(&AppState) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !done(state) {
+        let left = deadline
+            .checked_duration_since(Instant::now())
+            .unwrap_or_else(|| panic!("timed out; state: {state:#?}"));
+        let event = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("timed out; state: {state:#?}"));
+        for effect in state.apply(event) {
+            backend.run(effect);
+        }
+    }
+}
+
+fn card_state(state: &AppState) -> Option<Overall> {
+    state.reader(READER).map(|_| state.overall(now()))
+}
+
+#[test]
+fn a_card_becomes_ready_with_its_details_and_no_try_spent() {
+    let _lock = vpcd_test_lock();
+    assert!(
+        listener_present(DEFAULT_PORT),
+        "pcscd with the vpcd driver is not running"
+    );
+    let (backend, rx) = Backend::with_channel(MonitorOptions::default()).unwrap();
+    let mut state = AppState::new();
+    until(&backend, &rx, &mut state, |s| card_state(s) == Some(Overall::NoCard));
+
+    let options = CardOptions {
+        tries_left: Some(2),
+        ..CardOptions::default()
+    };
+    let card = VirtualCardHandle::start(Profile::Belpic18, &options, DEFAULT_PORT).unwrap();
+    until(&backend, &rx, &mut state, |s| card_state(s) == Some(Overall::Ready));
+    let summary = state.reader(READER).and_then(|r| r.summary()).unwrap().clone();
+    assert_eq!(summary.card_name, "Belgian eID (applet 1.8, EC P-384)");
+    assert_eq!(summary.holder.as_deref(), Some(pki::DEFAULT_HOLDER));
+    assert_eq!(
+        summary.national_number.as_deref(),
+        Some(pki::DEFAULT_BE_NATIONAL_NUMBER)
+    );
+    assert!(summary.authentication.is_some() && summary.signing.is_some());
+    assert_eq!(summary.auth_pin.and_then(|p| p.tries_left), Some(2));
+    // Reading the tries spent none, and no PIN reached the card.
+    assert_eq!(card.pin_tries_left(), 2);
+    assert!(!card
+        .apdu_log()
+        .iter()
+        .any(|l| l.command.len() > 5 && l.command[1] == 0x20));
+
+    card.stop();
+    until(&backend, &rx, &mut state, |s| card_state(s) == Some(Overall::NoCard));
+
+    // A blocked PIN: the one thing to do says so.
+    let options = CardOptions {
+        tries_left: Some(0),
+        ..CardOptions::default()
+    };
+    let card = VirtualCardHandle::start(Profile::Belpic18, &options, DEFAULT_PORT).unwrap();
+    until(&backend, &rx, &mut state, |s| {
+        card_state(s) == Some(Overall::Problem(Action::PinBlocked(Role::Authentication)))
+    });
+    card.stop();
+    until(&backend, &rx, &mut state, |s| card_state(s) == Some(Overall::NoCard));
+    backend.stop();
+}

@@ -5,8 +5,12 @@ EIDLINK_PACKAGES=(pcscd vsmartcard-vpcd libpcsclite-dev pkg-config opensc opensc
     # the PIN dialog (egui over X11 + GL) and its tests under Xvfb
     libwayland-dev libxkbcommon-dev xvfb xdotool libx11-xcb1 libxcursor1 libxrandr2 libxi6 libxkbcommon-x11-0
     libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri
+    # the tray app's icon test runs a private D-Bus session bus
+    dbus-daemon
     # the browser end-to-end tests and the demo (Debian's browsers; never a browser download)
-    chromium firefox-esr)
+    chromium firefox-esr
+    # installer/test.sh: the .deb (dpkg-shlibdeps, strip, man pages) and the .msi (wixl, msiinfo)
+    dpkg-dev binutils help2man man-db wixl msitools gcab)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

@@ -32,3 +32,5 @@ log "extension: lint, unit tests, reproducible build"
 bash extension/test.sh
 log "browsers: Chromium and Firefox ESR end to end (extension, host, pcscd, virtual card, demo service)"
 bash tests/browser/run.sh
+log "installers: the .deb installed, used in Chromium and Firefox ESR, removed; the .msi's tables"
+bash installer/test.sh

@@ -22,6 +22,34 @@ export const SCREENSHOTS = path.join(ROOT, 'target/screenshots');
 export const CHROMIUM = process.env.EIDLINK_CHROMIUM ?? '/usr/lib/chromium/chromium';
 export const FIREFOX = process.env.EIDLINK_FIREFOX ?? '/usr/bin/firefox-esr';
 
+/**
+ * EIDLINK_INSTALLED=1 (installer/test.sh, after `dpkg -i` of the eidlink package): the browsers
+ * use what the package installed and nothing of the development setup: the host through the
+ * system native-messaging manifests (no per-user or per-profile registration is written), and
+ * the extension the package offers: Debian's Chromium started through its /usr/bin/chromium
+ * wrapper, which loads /usr/share/chromium/extensions/*, and Firefox's system add-on directory
+ * /usr/share/mozilla/extensions/. The virtual card, the demo service and the scripted PIN program
+ * still come from target/debug.
+ */
+export const INSTALLED = process.env.EIDLINK_INSTALLED === '1';
+export const INSTALLED_HOST = '/usr/bin/eidlink-host';
+const SYSTEM_MANIFESTS = {
+  chromium: '/etc/chromium/native-messaging-hosts/org.eidlink.host.json',
+  firefox: '/usr/lib/mozilla/native-messaging-hosts/org.eidlink.host.json',
+};
+
+/** Checks that the package registered the installed host for `browser`; returns the manifest. */
+export function assertSystemManifest(browser) {
+  const file = SYSTEM_MANIFESTS[browser];
+  if (!existsSync(file)) throw new Error(`the package did not write ${file}`);
+  const manifest = JSON.parse(readFileSync(file, 'utf8'));
+  if (manifest.name !== 'org.eidlink.host' || manifest.path !== INSTALLED_HOST) {
+    throw new Error(`${file} does not register ${INSTALLED_HOST}: ${JSON.stringify(manifest)}`);
+  }
+  if (!existsSync(INSTALLED_HOST)) throw new Error(`${INSTALLED_HOST} is not installed`);
+  return manifest;
+}
+
 export function tempDir(name) {
   return mkdtempSync(path.join(tmpdir(), `eidlink-browser-${name}-`));
 }
@@ -171,8 +199,20 @@ export class HostUser {
     return { ...process.env, HOME: this.home, XDG_CONFIG_HOME: this.config, XDG_DATA_HOME: this.data };
   }
 
-  /** `eidlink install --user` for this browser, into the profile for Chromium, $HOME for Firefox. */
+  /**
+   * `eidlink install --user` for this browser, into the profile for Chromium, $HOME for Firefox.
+   * With EIDLINK_INSTALLED=1 nothing is written: the package's system manifest must be there, and
+   * no per-user one may be (the host the browser finds is then the installed one).
+   */
   register(browser, profileDir) {
+    if (INSTALLED) {
+      assertSystemManifest(browser);
+      const userDir = profileDir
+        ? path.join(profileDir, 'NativeMessagingHosts')
+        : path.join(this.home, '.mozilla/native-messaging-hosts');
+      if (existsSync(userDir)) throw new Error(`${userDir} exists: the test must use the system manifest only`);
+      return;
+    }
     const args = ['install', '--user', '--browser', browser, '--host', bin('eidlink-host')];
     if (profileDir) args.push('--profile-dir', profileDir);
     execFileSync(bin('eidlink'), args, { env: this.env(), stdio: 'ignore' });
@@ -194,6 +234,22 @@ export async function launchChromium(user, { headless = true } = {}) {
   const profile = path.join(user.home, 'chromium-profile');
   mkdirSync(profile, { recursive: true });
   user.register('chromium', profile);
+  if (INSTALLED) {
+    // Debian's wrapper adds --load-extension for each directory in /usr/share/chromium/extensions
+    // (the package's symlink to /usr/share/eidlink/extension/chromium); puppeteer's own
+    // --disable-extensions would turn that off.
+    return puppeteer.launch({
+      browser: 'chrome',
+      executablePath: process.env.EIDLINK_CHROMIUM ?? '/usr/bin/chromium',
+      headless,
+      pipe: true,
+      userDataDir: profile,
+      ignoreDefaultArgs: ['--disable-extensions'],
+      acceptInsecureCerts: true,
+      args: CHROMIUM_ARGS,
+      env: user.env(),
+    });
+  }
   return puppeteer.launch({
     browser: 'chrome',
     executablePath: CHROMIUM,
@@ -220,9 +276,12 @@ export async function launchFirefox(user, { headless = true } = {}) {
       // The insecure-context page's made-up host name resolves to the loopback test server.
       'network.dns.localDomains': 'insecure.eidlink.test',
       'network.proxy.allow_hijacking_localhost': false,
+      // puppeteer limits add-ons to the profile and application scopes (5); the package's add-on
+      // is in the system scope (8), which Firefox enables by default.
+      ...(INSTALLED ? { 'extensions.enabledScopes': 15 } : {}),
     },
   });
-  await browser.installExtension(path.join(ROOT, 'extension/dist/firefox'));
+  if (!INSTALLED) await browser.installExtension(path.join(ROOT, 'extension/dist/firefox'));
   return browser;
 }
 

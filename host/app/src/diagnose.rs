@@ -78,7 +78,7 @@ fn registrations(out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "native-messaging host registrations ({}):", register::HOST_NAME)?;
     let user = UserDirs::current().ok();
     for b in Browser::ALL {
-        let mut places = vec![("system", b.system_dir().to_owned())];
+        let mut places = vec![("system", b.system_dir())];
         if let Some(dir) = user.as_ref().and_then(|u| b.user_dir(u, None).ok()) {
             places.push(("user", dir));
         }

@@ -6,6 +6,12 @@
 //! directory (so a throwaway profile given with `--user-data-dir` has its own), and a system-wide
 //! directory under /etc. Firefox reads `~/.mozilla/native-messaging-hosts/` per user, and
 //! `/usr/lib/mozilla/native-messaging-hosts/` system-wide; it has no per-profile location.
+//!
+//! macOS has the same two levels under `~/Library/Application Support` and `/Library`. Windows
+//! browsers read no directory: the default value of a registry key
+//! (`HKCU` or `HKLM\Software\<browser>\NativeMessagingHosts\org.eidlink.host`) names the
+//! manifest file, so there a registration is the manifest (kept under `%APPDATA%\eidlink` or
+//! `%ProgramData%\eidlink`) plus that key. The .msi writes the same keys (installer/windows).
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -53,7 +59,19 @@ impl Browser {
         self != Self::Firefox
     }
 
+    /// A short name for file and directory names.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Self::Chromium => "chromium",
+            Self::Chrome => "chrome",
+            Self::Edge => "edge",
+            Self::Brave => "brave",
+            Self::Firefox => "firefox",
+        }
+    }
+
     /// The default user-data directory, relative to the user's config dir (Chromium family).
+    #[cfg(all(unix, not(target_os = "macos")))]
     fn user_data_dir(self) -> Option<&'static str> {
         match self {
             Self::Chromium => Some("chromium"),
@@ -64,9 +82,22 @@ impl Browser {
         }
     }
 
-    /// The directory the browser reads system-wide host manifests from (Linux).
-    pub fn system_dir(self) -> &'static Path {
-        Path::new(match self {
+    /// The default user-data directory, relative to `~/Library/Application Support`.
+    #[cfg(target_os = "macos")]
+    fn user_data_dir(self) -> Option<&'static str> {
+        match self {
+            Self::Chromium => Some("Chromium"),
+            Self::Chrome => Some("Google/Chrome"),
+            Self::Edge => Some("Microsoft Edge"),
+            Self::Brave => Some("BraveSoftware/Brave-Browser"),
+            Self::Firefox => None,
+        }
+    }
+
+    /// The directory the browser reads system-wide host manifests from.
+    #[cfg(all(unix, not(target_os = "macos")))]
+    pub fn system_dir(self) -> PathBuf {
+        PathBuf::from(match self {
             Self::Chromium => "/etc/chromium/native-messaging-hosts",
             Self::Chrome => "/etc/opt/chrome/native-messaging-hosts",
             Self::Edge => "/etc/opt/edge/native-messaging-hosts",
@@ -75,14 +106,64 @@ impl Browser {
         })
     }
 
+    /// The directory the browser reads system-wide host manifests from.
+    #[cfg(target_os = "macos")]
+    pub fn system_dir(self) -> PathBuf {
+        PathBuf::from(match self {
+            Self::Chromium => "/Library/Application Support/Chromium/NativeMessagingHosts",
+            Self::Chrome => "/Library/Google/Chrome/NativeMessagingHosts",
+            Self::Edge => "/Library/Microsoft/Edge/NativeMessagingHosts",
+            Self::Brave => "/Library/Application Support/BraveSoftware/Brave-Browser/NativeMessagingHosts",
+            Self::Firefox => "/Library/Application Support/Mozilla/NativeMessagingHosts",
+        })
+    }
+
+    /// Where the system-wide manifest for this browser is kept; `HKLM` names it.
+    #[cfg(windows)]
+    pub fn system_dir(self) -> PathBuf {
+        windows_registry::system_base().join(self.slug())
+    }
+
+    /// The registry key (under `HKCU` or `HKLM`) whose default value names the manifest, on
+    /// Windows. Chromium builds it from the browser's own registry path (`Google\Chrome`,
+    /// `BraveSoftware\Brave-Browser`, ...); Firefox reads `Mozilla`.
+    pub fn registry_key(self) -> String {
+        let vendor = match self {
+            Self::Chromium => "Chromium",
+            Self::Chrome => "Google\\Chrome",
+            Self::Edge => "Microsoft\\Edge",
+            Self::Brave => "BraveSoftware\\Brave-Browser",
+            Self::Firefox => "Mozilla",
+        };
+        format!("Software\\{vendor}\\NativeMessagingHosts\\{HOST_NAME}")
+    }
+
     /// The directory the browser reads this user's host manifests from, or inside `profile`
     /// (a Chromium-family user-data directory).
+    #[cfg(unix)]
     pub fn user_dir(self, dirs: &UserDirs, profile: Option<&Path>) -> Result<PathBuf, RegisterError> {
         match (self.user_data_dir(), profile) {
             (Some(_), Some(profile)) => Ok(profile.join("NativeMessagingHosts")),
             (Some(data), None) => Ok(dirs.config.join(data).join("NativeMessagingHosts")),
             (None, Some(_)) => Err(RegisterError::NoFirefoxProfileDir),
+            #[cfg(target_os = "macos")]
+            (None, None) => Ok(dirs.config.join("Mozilla/NativeMessagingHosts")),
+            #[cfg(not(target_os = "macos"))]
             (None, None) => Ok(dirs.home.join(".mozilla/native-messaging-hosts")),
+        }
+    }
+
+    /// Where this user's manifest for the browser is kept (`%APPDATA%\eidlink\...`); `HKCU`
+    /// names it. Windows browsers read no per-profile directory.
+    #[cfg(windows)]
+    pub fn user_dir(self, dirs: &UserDirs, profile: Option<&Path>) -> Result<PathBuf, RegisterError> {
+        match profile {
+            Some(_) => Err(RegisterError::NoProfileDirOnWindows),
+            None => Ok(dirs
+                .config
+                .join("eidlink")
+                .join("NativeMessagingHosts")
+                .join(self.slug())),
         }
     }
 
@@ -164,6 +245,17 @@ pub enum RegisterError {
          drop --profile-dir for Firefox (or run with another HOME)"
     )]
     NoFirefoxProfileDir,
+    /// Windows browsers find hosts through the registry only, never in a profile directory.
+    #[error("on Windows, browsers find native hosts through the registry, not in a profile: drop --profile-dir")]
+    NoProfileDirOnWindows,
+    /// A Windows registry error, with the key.
+    #[error("registry key {key}: {source}")]
+    Registry {
+        /// The key, with its hive.
+        key: String,
+        /// The error.
+        source: io::Error,
+    },
     /// A file system error, with the path.
     #[error("{path}: {source}")]
     Io {
@@ -225,15 +317,22 @@ pub fn install(browser: Browser, dir: &Path, host: &Path) -> Result<PathBuf, Reg
     let tmp = dir.join(format!(".{HOST_NAME}.json.tmp"));
     std::fs::write(&tmp, json).map_err(io_at(&tmp))?;
     std::fs::rename(&tmp, &path).map_err(io_at(&path))?;
+    #[cfg(windows)]
+    windows_registry::register(browser, dir, &path)?;
     Ok(path)
 }
 
-/// Removes our manifest from `dir`; returns whether there was one.
+/// Removes our manifest from `dir` (on Windows also the registry keys naming it); returns whether
+/// there was one.
 pub fn uninstall(dir: &Path) -> Result<bool, RegisterError> {
     let path = Browser::manifest_path(dir);
+    #[cfg(windows)]
+    let unregistered = windows_registry::unregister(dir, &path)?;
+    #[cfg(not(windows))]
+    let unregistered = false;
     match std::fs::remove_file(&path) {
         Ok(()) => Ok(true),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(unregistered),
         Err(e) => Err(RegisterError::Io { path, source: e }),
     }
 }
@@ -276,7 +375,84 @@ pub fn check(browser: Browser, dir: &Path) -> Status {
     if !is_executable(&host) {
         return Status::Broken(format!("host {} is missing or not executable", host.display()));
     }
+    #[cfg(windows)]
+    if let Err(why) = windows_registry::check(browser, dir, &path) {
+        return Status::Broken(why);
+    }
     Status::Ok(host)
+}
+
+/// The registry half of a Windows registration: the key whose default value is the manifest's
+/// path, in `HKLM` for the system directory (`%ProgramData%\eidlink`, what `--system` writes)
+/// and in `HKCU` for any other directory.
+#[cfg(windows)]
+mod windows_registry {
+    use std::io;
+    use std::path::{Path, PathBuf};
+
+    use winreg::enums::{HKEY_CURRENT_USER, HKEY_LOCAL_MACHINE};
+    use winreg::RegKey;
+
+    use super::{Browser, RegisterError};
+
+    /// `%ProgramData%\eidlink\NativeMessagingHosts`.
+    pub(super) fn system_base() -> PathBuf {
+        let data = std::env::var_os("ProgramData").map_or_else(|| PathBuf::from(r"C:\ProgramData"), PathBuf::from);
+        data.join("eidlink").join("NativeMessagingHosts")
+    }
+
+    fn hive(dir: &Path) -> (RegKey, &'static str) {
+        if dir.starts_with(system_base()) {
+            (RegKey::predef(HKEY_LOCAL_MACHINE), "HKLM")
+        } else {
+            (RegKey::predef(HKEY_CURRENT_USER), "HKCU")
+        }
+    }
+
+    fn error(hive: &str, key: &str) -> impl FnOnce(io::Error) -> RegisterError {
+        let key = format!("{hive}\\{key}");
+        move |source| RegisterError::Registry { key, source }
+    }
+
+    pub(super) fn register(browser: Browser, dir: &Path, manifest: &Path) -> Result<(), RegisterError> {
+        let (root, name) = hive(dir);
+        let key = browser.registry_key();
+        let (k, _) = root.create_subkey(&key).map_err(error(name, &key))?;
+        k.set_value("", &manifest.display().to_string())
+            .map_err(error(name, &key))
+    }
+
+    /// Deletes every browser's key that names `manifest`; returns whether there was one.
+    pub(super) fn unregister(dir: &Path, manifest: &Path) -> Result<bool, RegisterError> {
+        let (root, name) = hive(dir);
+        let mut any = false;
+        for b in Browser::ALL {
+            let key = b.registry_key();
+            let Ok(k) = root.open_subkey(&key) else { continue };
+            let value: String = k.get_value("").unwrap_or_default();
+            if Path::new(&value) == manifest {
+                drop(k);
+                root.delete_subkey_all(&key).map_err(error(name, &key))?;
+                any = true;
+            }
+        }
+        Ok(any)
+    }
+
+    /// Whether the browser's key names `manifest`; why not otherwise.
+    pub(super) fn check(browser: Browser, dir: &Path, manifest: &Path) -> Result<(), String> {
+        let (root, name) = hive(dir);
+        let key = browser.registry_key();
+        let value: String = root
+            .open_subkey(&key)
+            .and_then(|k| k.get_value(""))
+            .map_err(|e| format!("{name}\\{key}: {e}"))?;
+        if Path::new(&value) == manifest {
+            Ok(())
+        } else {
+            Err(format!("{name}\\{key} names {value}, not {}", manifest.display()))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -303,6 +479,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(all(unix, not(target_os = "macos")))]
     fn user_dirs_per_browser() {
         let dirs = UserDirs {
             home: "/home/a".into(),
@@ -350,6 +527,34 @@ mod tests {
         let firefox = serde_json::to_value(Browser::Firefox.manifest(host)).unwrap();
         assert_eq!(firefox["allowed_extensions"][0], "eidlink@eidlink.org");
         assert!(firefox.get("allowed_origins").is_none());
+    }
+
+    /// The .msi (installer/windows) ships these manifests and keys: they must be the ones this
+    /// module writes, the host given relative to the manifest (browsers accept that on Windows).
+    #[test]
+    fn windows_installer_matches() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../installer/windows");
+        for (b, file) in [
+            (Browser::Chrome, "org.eidlink.host.chromium.json"),
+            (Browser::Firefox, "org.eidlink.host.firefox.json"),
+        ] {
+            let mut want = serde_json::to_string_pretty(&b.manifest(Path::new("eidlink-host.exe"))).unwrap();
+            want.push('\n');
+            let got = std::fs::read_to_string(dir.join(file)).unwrap().replace("\r\n", "\n");
+            assert_eq!(got, want, "{file}");
+        }
+        let wxs = std::fs::read_to_string(dir.join("eidlink.wxs")).unwrap();
+        for b in Browser::ALL {
+            assert!(
+                wxs.contains(&format!("Key=\"{}\"", b.registry_key())),
+                "{}",
+                b.registry_key()
+            );
+        }
+        assert_eq!(
+            Browser::Edge.registry_key(),
+            "Software\\Microsoft\\Edge\\NativeMessagingHosts\\org.eidlink.host"
+        );
     }
 
     #[test]

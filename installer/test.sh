@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# The installers' tests (scripts/test.sh runs this last; run as root, with what scripts/test.sh
+# set up: the workspace built in target/debug, the extension built, pcscd running with vpcd).
+#
+# 1. Debian package: build it from target/debug, take a listing of the file system, `dpkg -i`,
+#    check what postinst registered, log in with the virtual card in Chromium and Firefox ESR
+#    through the *installed* host and extension (tests/browser with EIDLINK_INSTALLED=1), then
+#    `dpkg -r` and `dpkg -P`, comparing the listing with the one taken before each time.
+# 2. Windows .msi: build installer/windows/eidlink.wxs with wixl and check its tables.
+#
+# The machine is left as it was: a failure purges the package on the way out.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+. scripts/lib.sh
+
+[ "$(id -u)" -eq 0 ] || { echo "installer/test.sh installs a package: run it as root" >&2; exit 1; }
+if dpkg-query -W -f '${Status}' eidlink 2>/dev/null | grep -qv 'not-installed'; then
+    echo "installer/test.sh: an eidlink package is already on this machine; remove it first (dpkg -P eidlink)" >&2
+    exit 1
+fi
+WORK=$(mktemp -d /tmp/eidlink-installer.XXXXXX)
+installed=no
+cleanup() {
+    if [ "$installed" = yes ]; then
+        log "restoring the machine: dpkg -P eidlink"
+        dpkg -P eidlink >/dev/null 2>&1 || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+started=$(date +%s)
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); echo "ok - $*"; }
+fail() { failed=$((failed + 1)); echo "FAILED - $*" >&2; }
+
+# The listing: every path under the trees a package and its maintainer scripts may touch, with
+# type, mode, owner and size (directories' sizes are left out: a directory keeps the size it
+# grew to after its entries are gone), and a checksum of every file under /etc and of dpkg's
+# database. Left out, and why:
+#  - /var/lib/dpkg/status-old, available-old, lock*, triggers/Lock, triggers/Unincorp, updates/:
+#    dpkg's journal and backups, rewritten by every dpkg run whatever the package;
+#  - /var/lib/apt, /var/lib/systemd, /var/lib/dhcp: other services' state, which changes on its
+#    own while the test runs (apt is not run here);
+#  - /var/lib/dpkg/status is compared without the checksum of status-old's previous content: it
+#    is in the listing and its checksum is compared, so a leftover eidlink entry fails the test.
+snapshot() {
+    find /usr /etc /opt /var/lib \
+        \( -path /var/lib/apt -o -path /var/lib/systemd -o -path /var/lib/dhcp \
+        -o -path /var/lib/dpkg/updates -o -path '/var/lib/dpkg/lock*' -o -path /var/lib/dpkg/status-old \
+        -o -path /var/lib/dpkg/available-old -o -path /var/lib/dpkg/triggers/Lock \
+        -o -path /var/lib/dpkg/triggers/Unincorp \) -prune -o \
+        \( -type d -printf '%p\t%y\t%m\t%u:%g\n' \) -o -printf '%p\t%y\t%m\t%u:%g\t%s\t%l\n' | LC_ALL=C sort
+    find /etc /var/lib/dpkg -type f \
+        \( -path /var/lib/dpkg/status-old -o -path /var/lib/dpkg/available-old -o -path '/var/lib/dpkg/lock*' \
+        -o -path '/var/lib/dpkg/triggers/*' -o -path '/var/lib/dpkg/updates/*' \) -prune -o \
+        -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+}
+# After `dpkg -r` dpkg's database still has the package (state config-files, its postrm kept for
+# the purge): that part of the listing is compared after the purge only.
+compare() {
+    local name=$1 filter=(cat)
+    [ "$name" = remove ] && filter=(grep -v -e '^/var/lib/dpkg/' -e '  /var/lib/dpkg/')
+    snapshot >"$WORK/after-$name.txt"
+    if diff -u <("${filter[@]}" "$WORK/before.txt") <("${filter[@]}" "$WORK/after-$name.txt") >"$WORK/diff-$name.txt"; then
+        pass "after dpkg $name the file system listing is the one taken before dpkg -i"
+    else
+        fail "after dpkg $name the file system differs from before dpkg -i:"
+        head -40 "$WORK/diff-$name.txt" >&2
+    fi
+}
+
+log "installer: building the .deb from target/debug"
+t=$(date +%s)
+deb=$(bash installer/deb/build.sh --profile debug --out "$WORK/deb")
+echo "# $(basename "$deb"): $(du -h "$deb" | cut -f1), built in $(($(date +%s) - t)) s"
+contents=$(dpkg-deb -c "$deb")
+for f in ./usr/bin/eidlink ./usr/bin/eidlink-host ./usr/bin/eidlink-pin ./usr/bin/eidlink-tray \
+    ./usr/share/man/man1/eidlink.1.gz ./usr/share/applications/org.eidlink.Tray.desktop \
+    "./usr/share/mozilla/extensions/{ec8030f7-c20a-464f-9b0e-13a3a9e97384}/eidlink@eidlink.org.xpi"; do
+    if grep -qF " $f" <<<"$contents"; then pass "the package has $f"; else fail "the package lacks $f"; fi
+done
+if awk '{print $6}' <<<"$contents" | grep -q '^\./etc'; then
+    fail "the package ships files under /etc (they would be conffiles)"
+else
+    pass "the package ships nothing under /etc"
+fi
+depends=$(dpkg-deb -f "$deb" Depends)
+if grep -q 'pcscd' <<<"$depends" && grep -q 'libpcsclite1' <<<"$depends"; then pass "Depends: $depends"; else fail "Depends lacks pcscd or libpcsclite1: $depends"; fi
+
+log "installer: listing the file system, then dpkg -i"
+snapshot >"$WORK/before.txt"
+echo "# listing: $(wc -l <"$WORK/before.txt") entries"
+installed=yes
+dpkg -i "$deb" >"$WORK/dpkg-i.log" 2>&1 || { cat "$WORK/dpkg-i.log" >&2; exit 1; }
+
+# What postinst registered: one manifest per browser, each pointing at the installed host, none
+# of them owned by the package (dpkg -S) nor a conffile.
+for m in /etc/chromium/native-messaging-hosts /etc/opt/chrome/native-messaging-hosts \
+    /etc/opt/edge/native-messaging-hosts /etc/opt/brave.com/brave/native-messaging-hosts \
+    /usr/lib/mozilla/native-messaging-hosts; do
+    f="$m/org.eidlink.host.json"
+    if [ -f "$f" ] && grep -q '"path": "/usr/bin/eidlink-host"' "$f"; then
+        pass "postinst wrote $f"
+    else
+        fail "no manifest for /usr/bin/eidlink-host at $f"
+    fi
+    if dpkg -S "$f" >/dev/null 2>&1; then fail "$f belongs to the package"; fi
+done
+[ -z "$(dpkg-query -W -f '${Conffiles}' eidlink)" ] && pass "no conffiles" || fail "the package has conffiles"
+[ -f /etc/xdg/autostart/eidlink-tray.desktop ] && pass "the tray's autostart entry is in /etc/xdg/autostart" ||
+    fail "no /etc/xdg/autostart/eidlink-tray.desktop"
+diag=$(HOME="$WORK/home" /usr/bin/eidlink diagnose 2>&1 || true)
+if [ "$(grep -c '(system): ok: .* -> /usr/bin/eidlink-host$' <<<"$diag")" -eq 5 ]; then
+    pass "eidlink diagnose finds the five system registrations working"
+else
+    fail "eidlink diagnose does not report the system registrations: $diag"
+fi
+for b in eidlink eidlink-host eidlink-pin eidlink-tray; do
+    if "/usr/bin/$b" --help 2>&1 | grep -qi 'usage'; then pass "$b --help"; else fail "$b --help prints no usage"; fi
+    if man -l "/usr/share/man/man1/$b.1.gz" 2>/dev/null | grep -q "$b"; then pass "man page $b(1)"; else fail "man page $b(1) does not render"; fi
+done
+
+# The comparison is not blind: while installed, the listing must show the package and a manifest.
+snapshot >"$WORK/installed.txt"
+if diff "$WORK/before.txt" "$WORK/installed.txt" | grep -q '^> /usr/bin/eidlink-host' &&
+    diff "$WORK/before.txt" "$WORK/installed.txt" | grep -q '^> /etc/chromium/native-messaging-hosts/org.eidlink.host.json'; then
+    pass "the listing taken while installed shows the host and its manifests"
+else
+    fail "the listing does not see the installed package"
+fi
+
+log "installer: Chromium and Firefox ESR log in through the installed host and extension"
+if EIDLINK_INSTALLED=1 bash tests/browser/run.sh --test-name-pattern='^log in with the card'; then
+    pass "browser login through the installed package"
+else
+    fail "browser login through the installed package"
+fi
+
+log "installer: dpkg -r"
+dpkg -r eidlink >"$WORK/dpkg-r.log" 2>&1 || { cat "$WORK/dpkg-r.log" >&2; exit 1; }
+[ ! -e /usr/bin/eidlink-host ] && [ ! -e /etc/chromium/native-messaging-hosts/org.eidlink.host.json ] &&
+    pass "dpkg -r removed the host and its manifests" || fail "dpkg -r left the host or a manifest"
+compare remove
+dpkg -P eidlink >"$WORK/dpkg-p.log" 2>&1 || { cat "$WORK/dpkg-p.log" >&2; exit 1; }
+installed=no
+compare purge
+
+log "installer: Windows .msi (wixl) and its tables"
+if bash installer/windows/test.sh; then pass "the .msi tables"; else fail "the .msi tables"; fi
+
+echo "# installer tests took $(($(date +%s) - started)) s"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds eidlink.msi from eidlink.wxs with wixl (msitools), here on Linux, to check the .wxs and
+# its tables (test.sh). The programs are stand-ins named as the real ones: wixl only packs them,
+# and the real .msi is built from the real Windows binaries by WiX on a Windows runner
+# (.github/workflows/windows.yml). wixl cannot build a UI nor run ICE validation.
+#
+#   bash installer/windows/build-wixl.sh [OUT.msi] [WXS]      (default target/windows/eidlink.msi)
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+out=${1:-$ROOT/target/windows/eidlink.msi}
+wxs=${2:-$HERE/eidlink.wxs}
+VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$ROOT/Cargo.toml" | head -1)
+
+stand=$(mktemp -d /tmp/eidlink-wixl.XXXXXX)
+trap 'rm -rf "$stand"' EXIT
+for f in eidlink.exe eidlink-host.exe eidlink-pin.exe eidlink-tray.exe; do
+    printf 'stand-in for %s (wixl test build)\n' "$f" >"$stand/$f"
+done
+xpi="$ROOT/extension/dist/eidlink-firefox.xpi"
+[ -f "$xpi" ] || (cd "$ROOT/extension" && node build.mjs >/dev/null)
+cp "$xpi" "$stand/eidlink-firefox.xpi"
+
+cp "$HERE"/org.eidlink.host.*.json "$stand/"
+cp "$wxs" "$stand/eidlink.wxs"
+
+mkdir -p "$(dirname "$out")"
+out=$(cd "$(dirname "$out")" && pwd)/$(basename "$out")
+# wixl wants relative Source paths: everything is staged beside the .wxs. -a x64 with
+# Win64="yes" components, because wixl ignores Package/@Platform (test-infra.md §5); its GLib
+# warning about that property is dropped.
+(cd "$stand" && wixl -a x64 -D Version="$VERSION" -D SourceDir=. -D ManifestDir=. -o "$out" eidlink.wxs 2> >(grep -v "no property named 'Platform'" | grep -v '^$' >&2))
+echo "$out"

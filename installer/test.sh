@@ -15,7 +15,7 @@ ROOT=$PWD
 . scripts/lib.sh
 
 [ "$(id -u)" -eq 0 ] || { echo "installer/test.sh installs a package: run it as root" >&2; exit 1; }
-if dpkg-query -W -f '${Status}' eidlink 2>/dev/null | grep -qv 'not-installed'; then
+if dpkg-query -W -f '${Status}' eidlink 2>/dev/null | grep -cv 'not-installed' >/dev/null; then
     echo "installer/test.sh: an eidlink package is already on this machine; remove it first (dpkg -P eidlink)" >&2
     exit 1
 fi
@@ -81,7 +81,7 @@ for f in ./usr/bin/eidlink ./usr/bin/eidlink-host ./usr/bin/eidlink-pin ./usr/bi
     "./usr/share/mozilla/extensions/{ec8030f7-c20a-464f-9b0e-13a3a9e97384}/eidlink@eidlink.org.xpi"; do
     if grep -qF " $f" <<<"$contents"; then pass "the package has $f"; else fail "the package lacks $f"; fi
 done
-if awk '{print $6}' <<<"$contents" | grep -q '^\./etc'; then
+if awk '{print $6}' <<<"$contents" | grep -c '^\./etc' >/dev/null; then
     fail "the package ships files under /etc (they would be conffiles)"
 else
     pass "the package ships nothing under /etc"
@@ -118,14 +118,16 @@ else
     fail "eidlink diagnose does not report the system registrations: $diag"
 fi
 for b in eidlink eidlink-host eidlink-pin eidlink-tray; do
-    if "/usr/bin/$b" --help 2>&1 | grep -qi 'usage'; then pass "$b --help"; else fail "$b --help prints no usage"; fi
-    if man -l "/usr/share/man/man1/$b.1.gz" 2>/dev/null | grep -q "$b"; then pass "man page $b(1)"; else fail "man page $b(1) does not render"; fi
+    if "/usr/bin/$b" --help 2>&1 | grep -ci 'usage' >/dev/null; then pass "$b --help"; else fail "$b --help prints no usage"; fi
+    if man -l "/usr/share/man/man1/$b.1.gz" 2>/dev/null | grep -c "$b" >/dev/null; then pass "man page $b(1)"; else fail "man page $b(1) does not render"; fi
 done
 
 # The comparison is not blind: while installed, the listing must show the package and a manifest.
 snapshot >"$WORK/installed.txt"
-if diff "$WORK/before.txt" "$WORK/installed.txt" | grep -q '^> /usr/bin/eidlink-host' &&
-    diff "$WORK/before.txt" "$WORK/installed.txt" | grep -q '^> /etc/chromium/native-messaging-hosts/org.eidlink.host.json'; then
+# (diff exits 1 when the files differ, which is the point here: its output goes to a file first.)
+diff "$WORK/before.txt" "$WORK/installed.txt" >"$WORK/installed.diff" || true
+if grep -q '^> /usr/bin/eidlink-host' "$WORK/installed.diff" &&
+    grep -q '^> /etc/chromium/native-messaging-hosts/org.eidlink.host.json' "$WORK/installed.diff"; then
     pass "the listing taken while installed shows the host and its manifests"
 else
     fail "the listing does not see the installed package"

@@ -110,7 +110,7 @@ has_row "$upgrade" "Upgrade" "$UPGRADE_CODE" 1 WIX_UPGRADE_DETECTED
 has_row "$upgrade" "Upgrade" "$UPGRADE_CODE" 2 WIX_DOWNGRADE_DETECTED
 n=$(wc -l <<<"$upgrade")
 [ "$n" -eq 2 ] || bad "$n Upgrade rows, want 2"
-table InstallExecuteSequence | grep -q '^RemoveExistingProducts' || bad "no RemoveExistingProducts (MajorUpgrade)"
+table InstallExecuteSequence | grep -c '^RemoveExistingProducts' >/dev/null || bad "no RemoveExistingProducts (MajorUpgrade)"
 
 # A 64-bit, per-machine package.
 suminfo=$(msiinfo suminfo "$msi")

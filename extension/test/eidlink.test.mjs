@@ -39,6 +39,13 @@ describe("eidlink.js", () => {
   it("exports the 13 error codes and the library version", async () => {
     assert.deepEqual(Object.keys(ErrorCode).sort(), Object.keys(ERROR_NAMES).sort());
     for (const [k, v] of Object.entries(ErrorCode)) assert.equal(k, v);
+    // The page module cannot import the extension's modules (sites serve it alone), so its copy of
+    // the code → class-name table is held equal to protocol.js's here.
+    for (const [code, name] of Object.entries(ERROR_NAMES)) {
+      const error = new EidlinkError(code, "m");
+      assert.equal(error.name, name, code);
+      assert.equal(error.code, code);
+    }
     assert.equal(LIBRARY_VERSION, "2.0.0");
     await assert.rejects(eidlink.status(), /browser window/);
   });

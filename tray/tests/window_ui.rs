@@ -300,34 +300,23 @@ fn settings_changes_are_saved_at_once() {
     let mut s = screen(with_reader(), Language::En);
     s.page = Page::Settings;
     let mut h = harness(s);
-    h.get_by_label("Diagnostic log").click();
-    h.run();
-    assert_eq!(
-        h.state().actions,
-        vec![UiAction::SaveSettings(UiSettings {
+    let saved = |logging, allow_http_localhost| {
+        UiAction::SaveSettings(UiSettings {
             language: None,
-            logging: true,
-            allow_http_localhost: false,
-        })]
-    );
-    h.state_mut().actions.clear();
-    h.get_by_label("Allow http://localhost").click();
-    h.run();
-    assert_eq!(
-        h.state().actions,
-        vec![UiAction::SaveSettings(UiSettings {
-            language: None,
-            logging: true,
-            allow_http_localhost: true,
-        })]
-    );
-    h.state_mut().actions.clear();
-    h.get_by_label("Start at login").click();
-    h.run();
-    assert_eq!(h.state().actions, vec![UiAction::SetAutostart(false)]);
-    h.state_mut().actions.clear();
-    h.get_by_label("Open the log folder").click();
-    h.run();
-    assert_eq!(h.state().actions, vec![UiAction::OpenLogFolder]);
+            logging,
+            allow_http_localhost,
+        })
+    };
+    // Each click, in order, and the one action it must give (settings accumulate).
+    for (label, expected) in [
+        ("Diagnostic log", saved(true, false)),
+        ("Allow http://localhost", saved(true, true)),
+        ("Start at login", UiAction::SetAutostart(false)),
+        ("Open the log folder", UiAction::OpenLogFolder),
+    ] {
+        h.get_by_label(label).click();
+        h.run();
+        assert_eq!(std::mem::take(&mut h.state_mut().actions), vec![expected], "{label}");
+    }
     h.get_by_label("Settings file: /home/alice/.config/eidlink/config.toml");
 }

@@ -9,6 +9,9 @@ use crate::transport::TransportError;
 /// What the host should do about an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorClass {
+    /// The card went away or was reset under us: wait for the card and start the operation again
+    /// from the beginning (the PIN is asked again).
+    CardGone,
     /// Trying again may work without the user doing anything (card reset, busy).
     Retriable,
     /// The user must act: insert a card, connect a reader, type another PIN.
@@ -106,13 +109,16 @@ mod tests {
 
     #[test]
     fn classes() {
+        for gone in [TransportError::CardRemoved, TransportError::NoCard, TransportError::CardReset] {
+            assert_eq!(CardError::from(gone).class(), ErrorClass::CardGone);
+        }
         assert_eq!(
-            CardError::from(TransportError::CardRemoved).class(),
+            CardError::from(TransportError::NoReaders).class(),
             ErrorClass::UserAction
         );
         assert_eq!(CardError::from(TransportError::NoService).class(), ErrorClass::Fatal);
         assert_eq!(
-            CardError::from(TransportError::CardReset).class(),
+            CardError::from(TransportError::SharingViolation).class(),
             ErrorClass::Retriable
         );
         assert_eq!(

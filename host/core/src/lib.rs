@@ -22,8 +22,10 @@ pub use error::{CardError, ErrorClass, PinFailure};
 pub use hash::{Digest, HashAlgorithm};
 pub use pin::{Pin, PinPolicy};
 pub use status::StatusWord;
+pub use token::provider::NotFound;
 pub use token::{
-    CardInfo, CardToken, CertificateKind, CryptoAlgorithm, Curve, KeyAlgorithm, KeyRole, Padding, PinInfo, Signature,
-    SignatureAlgorithm, Token,
+    discover, CardInfo, CardToken, CertificateKind, CryptoAlgorithm, Curve, Discovery, Found, KeyAlgorithm, KeyInfo,
+    KeyRole, Padding, PinEntry, PinInfo, PinInput, ProviderWatch, Signature, SignatureAlgorithm, Slot, Token,
+    TokenProvider, TokenSession,
 };
 pub use transport::{CardChannel, CardTransport, TransportError};

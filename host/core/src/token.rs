@@ -1,12 +1,17 @@
-//! The `Token` the host works with, whatever the card or module behind it, and `CardToken`, which runs
-//! a card driver over a transport.
+//! The `Token` every part of eidlink works with, whatever the card or module behind it: a card in a
+//! PC/SC reader run by one of our drivers ([`CardToken`]), a PKCS#11 module's slot, or the in-process
+//! virtual card of the tests. Where tokens come from is [`provider`]'s business.
+
+pub mod card;
+pub mod provider;
 
 use crate::atr::Atr;
-use crate::cards::CardDriver;
 use crate::error::CardError;
 use crate::hash::{Digest, HashAlgorithm};
 use crate::pin::{Pin, PinPolicy};
-use crate::transport::CardTransport;
+
+pub use card::CardToken;
+pub use provider::{discover, Discovery, Found, ProviderWatch, TokenProvider};
 
 /// Which certificate to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -157,107 +162,160 @@ pub struct CardInfo {
     pub extra: Vec<(&'static str, String)>,
 }
 
-/// A signing device the host can use: a card through a driver, or (later) a PKCS#11 token.
+/// Where a token sits: what the user sees as "the reader" and support needs to know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Slot {
+    /// A card in a PC/SC reader, run by one of our drivers.
+    Reader {
+        /// The reader's name, as PC/SC reports it.
+        reader: String,
+        /// The card's answer to reset.
+        atr: Atr,
+    },
+    /// A slot of a vendor PKCS#11 module.
+    Pkcs11 {
+        /// The module's file.
+        module: String,
+        /// The slot id the module gives.
+        slot_id: u64,
+        /// The slot's description (often the reader name).
+        description: String,
+    },
+}
+
+impl Slot {
+    /// The name to show: the reader, or the PKCS#11 slot's description.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Reader { reader, .. } => reader,
+            Self::Pkcs11 { description, .. } => description,
+        }
+    }
+
+    /// The card's ATR, where the token is a card we talk to directly.
+    pub fn atr(&self) -> Option<&Atr> {
+        match self {
+            Self::Reader { atr, .. } => Some(atr),
+            Self::Pkcs11 { .. } => None,
+        }
+    }
+}
+
+/// How the PIN of a key reaches the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PinEntry {
+    /// Typed in eidlink's PIN dialog and sent by the host.
+    Dialog,
+    /// Typed on the reader's PIN pad (PC/SC part 10); the computer never sees it.
+    Pinpad,
+    /// Asked by the token itself (PKCS#11 protected authentication path).
+    Token,
+}
+
+impl PinEntry {
+    /// Whether the PIN is entered outside eidlink's dialog (no PIN field to show).
+    pub fn is_external(self) -> bool {
+        !matches!(self, Self::Dialog)
+    }
+}
+
+/// What the caller gives to a signature: the PIN typed in our dialog, or nothing because the reader or
+/// the token asks for it ([`PinEntry::Pinpad`], [`PinEntry::Token`]).
+#[derive(Debug, Clone, Copy)]
+pub enum PinInput<'a> {
+    /// A PIN typed by the user.
+    Typed(&'a Pin),
+    /// The PIN is entered on the reader's pad or by the token.
+    External,
+}
+
+/// What a token says of one of its keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    /// What the key is for.
+    pub role: KeyRole,
+    /// Its algorithm.
+    pub algorithm: KeyAlgorithm,
+    /// The signature schemes it offers.
+    pub schemes: Vec<SignatureAlgorithm>,
+    /// Its PIN's rules.
+    pub pin: PinPolicy,
+    /// The name of its PIN as the card's documents call it (`PIN`, `PIN1`, `PIN2`).
+    pub pin_label: &'static str,
+    /// How its PIN is entered.
+    pub entry: PinEntry,
+}
+
+impl KeyInfo {
+    /// Whether the key can sign a digest of `hash`.
+    pub fn signs_with(&self, hash: HashAlgorithm) -> bool {
+        self.schemes.iter().any(|a| a.hash == hash)
+    }
+
+    /// Checks a signature request against the key before the token is touched: an unsupported hash,
+    /// a PIN the rules refuse, or a typed PIN for a key whose PIN is entered elsewhere never costs a
+    /// try.
+    pub fn check(&self, pin: PinInput<'_>, digest: &Digest) -> Result<(), CardError> {
+        if !self.signs_with(digest.algorithm()) {
+            return Err(CardError::Unsupported("this hash function with this key"));
+        }
+        match (pin, self.entry) {
+            (PinInput::Typed(p), PinEntry::Dialog) => Ok(self.pin.check(p)?),
+            (PinInput::External, PinEntry::Pinpad | PinEntry::Token) => Ok(()),
+            (PinInput::Typed(_), _) => Err(CardError::InvalidArgument(
+                "this key's PIN is entered on the reader or by the token, not typed".into(),
+            )),
+            (PinInput::External, PinEntry::Dialog) => Err(CardError::InvalidArgument(
+                "this key's PIN must be typed in the PIN dialog".into(),
+            )),
+        }
+    }
+}
+
+/// A signing device: a card through one of our drivers, a PKCS#11 slot, or the in-process virtual
+/// card. The host, the CLI, diagnose and the tray see only `Box<dyn Token>`.
 pub trait Token: Send {
-    /// The reader (or slot) name.
-    fn reader(&self) -> &str;
-    /// The card's ATR.
-    fn atr(&self) -> &Atr;
-    /// Which card this is ("Belgian eID (applet 1.8)").
-    fn card_name(&self) -> &'static str;
-    /// The key algorithm of a role.
-    fn key_algorithm(&self, role: KeyRole) -> KeyAlgorithm;
-    /// Signature schemes the key of `role` offers.
-    fn signature_algorithms(&self, role: KeyRole) -> Vec<SignatureAlgorithm>;
-    /// The PIN rules of `role`.
-    fn pin_policy(&self, role: KeyRole) -> PinPolicy;
+    /// Where the token sits.
+    fn slot(&self) -> &Slot;
+    /// What the token is ("Belgian eID (applet 1.8)", or a PKCS#11 token's label).
+    fn label(&self) -> &str;
+    /// The key of `role`, if the token has one.
+    fn key(&self, role: KeyRole) -> Option<KeyInfo>;
+    /// Opens a session in which several operations run without another application coming between
+    /// them (one PC/SC transaction; one PKCS#11 session). Dropping it ends the session.
+    fn session(&mut self) -> Result<Box<dyn TokenSession + '_>, CardError>;
+
+    /// Reads a certificate (DER), in a session of its own.
+    fn certificate(&mut self, kind: CertificateKind) -> Result<Vec<u8>, CardError> {
+        self.session()?.certificate(kind)
+    }
+    /// Reads the PIN state of `role` without spending a try, in a session of its own.
+    fn pin_info(&mut self, role: KeyRole) -> Result<PinInfo, CardError> {
+        self.session()?.pin_info(role)
+    }
+    /// Card facts (serial, version), in a session of its own.
+    fn card_info(&mut self) -> Result<CardInfo, CardError> {
+        self.session()?.card_info()
+    }
+    /// Checks the request against the key, then verifies the PIN and signs `digest` with the key of
+    /// `role`, in a session of its own. Never retries a PIN.
+    fn sign(&mut self, role: KeyRole, pin: PinInput<'_>, digest: &Digest) -> Result<Signature, CardError> {
+        let key = self.key(role).ok_or(CardError::Unsupported("no key for this role"))?;
+        key.check(pin, digest)?;
+        self.session()?.sign(role, pin, digest)
+    }
+}
+
+/// Operations inside one session of a [`Token`].
+pub trait TokenSession {
     /// Reads a certificate (DER).
     fn certificate(&mut self, kind: CertificateKind) -> Result<Vec<u8>, CardError>;
     /// Reads the PIN state of `role` without spending a try.
     fn pin_info(&mut self, role: KeyRole) -> Result<PinInfo, CardError>;
     /// Card facts (serial, version).
     fn card_info(&mut self) -> Result<CardInfo, CardError>;
-    /// Whether the signing key has a PIN of its own (PIN2).
-    fn has_signing_pin(&self) -> bool;
-    /// Verifies `pin` and signs `digest` with the key of `role`. Never retries a PIN.
-    fn sign(&mut self, role: KeyRole, pin: &Pin, digest: &Digest) -> Result<Signature, CardError>;
-}
-
-/// A card in a reader driven by a [`CardDriver`]: validates arguments, opens one exclusive session
-/// per operation and lets the driver speak.
-pub struct CardToken<T: CardTransport> {
-    transport: T,
-    driver: Box<dyn CardDriver>,
-}
-
-impl<T: CardTransport> CardToken<T> {
-    /// Binds a driver to a connected card.
-    pub fn new(transport: T, driver: Box<dyn CardDriver>) -> Self {
-        Self { transport, driver }
-    }
-
-    /// The transport (for diagnostics).
-    pub fn transport(&self) -> &T {
-        &self.transport
-    }
-}
-
-impl<T: CardTransport> Token for CardToken<T> {
-    fn reader(&self) -> &str {
-        self.transport.reader()
-    }
-
-    fn atr(&self) -> &Atr {
-        self.transport.atr()
-    }
-
-    fn card_name(&self) -> &'static str {
-        self.driver.name()
-    }
-
-    fn key_algorithm(&self, role: KeyRole) -> KeyAlgorithm {
-        self.driver.key_algorithm(role)
-    }
-
-    fn signature_algorithms(&self, role: KeyRole) -> Vec<SignatureAlgorithm> {
-        self.driver.signature_algorithms(role)
-    }
-
-    fn pin_policy(&self, role: KeyRole) -> PinPolicy {
-        self.driver.pin_policy(role)
-    }
-
-    fn certificate(&mut self, kind: CertificateKind) -> Result<Vec<u8>, CardError> {
-        let mut ch = self.transport.begin()?;
-        self.driver.certificate(ch.as_mut(), kind)
-    }
-
-    fn pin_info(&mut self, role: KeyRole) -> Result<PinInfo, CardError> {
-        let mut ch = self.transport.begin()?;
-        self.driver.pin_info(ch.as_mut(), role)
-    }
-
-    fn card_info(&mut self) -> Result<CardInfo, CardError> {
-        let mut ch = self.transport.begin()?;
-        self.driver.card_info(ch.as_mut())
-    }
-
-    fn has_signing_pin(&self) -> bool {
-        self.driver.has_signing_pin()
-    }
-
-    fn sign(&mut self, role: KeyRole, pin: &Pin, digest: &Digest) -> Result<Signature, CardError> {
-        // Checked before the card is touched: a malformed PIN or an unsupported hash never costs a try.
-        self.driver.pin_policy(role).check(pin)?;
-        if !self
-            .driver
-            .signature_algorithms(role)
-            .iter()
-            .any(|a| a.hash == digest.algorithm())
-        {
-            return Err(CardError::Unsupported("this hash function with this key"));
-        }
-        let mut ch = self.transport.begin()?;
-        self.driver.sign(ch.as_mut(), role, pin, digest)
-    }
+    /// Verifies the PIN and signs `digest` with the key of `role`; checks the request against the key
+    /// first, as [`Token::sign`] does. Never retries a PIN.
+    fn sign(&mut self, role: KeyRole, pin: PinInput<'_>, digest: &Digest) -> Result<Signature, CardError>;
 }

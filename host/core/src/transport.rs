@@ -68,8 +68,9 @@ impl TransportError {
     /// How the caller should react.
     pub fn class(&self) -> ErrorClass {
         match self {
-            Self::NoCard | Self::NoReaders | Self::ReaderUnavailable | Self::CardRemoved => ErrorClass::UserAction,
-            Self::CardReset | Self::SharingViolation | Self::Timeout | Self::Unresponsive => ErrorClass::Retriable,
+            Self::NoCard | Self::CardRemoved | Self::CardReset => ErrorClass::CardGone,
+            Self::NoReaders | Self::ReaderUnavailable => ErrorClass::UserAction,
+            Self::SharingViolation | Self::Timeout | Self::Unresponsive => ErrorClass::Retriable,
             Self::NoService | Self::Cancelled | Self::Other(_) => ErrorClass::Fatal,
         }
     }

@@ -5,7 +5,10 @@ pub mod monitor;
 
 use std::ffi::{CStr, CString};
 
-use eidlink_core::{detect, Atr, CardChannel, CardToken, CardTransport, Token, TransportError};
+use eidlink_core::{
+    detect, Atr, CardChannel, CardError, CardToken, CardTransport, Found, ProviderWatch, Slot, TokenProvider,
+    TransportError,
+};
 use pcsc::{Context, Disposition, Protocols, ReaderState, Scope, ShareMode, State};
 
 /// Largest response pcsc-lite can return (extended APDU data + SW).
@@ -212,45 +215,63 @@ impl CardChannel for PcscChannel<'_> {
     }
 }
 
-/// What discovery found in one reader.
-pub enum Found {
-    /// A supported card, ready to use.
-    Token(Box<dyn Token>),
-    /// A card no driver knows.
-    Unsupported {
-        /// Reader name.
-        reader: String,
-        /// The card's ATR.
-        atr: Atr,
-    },
-    /// A card that could not be connected to.
-    Error {
-        /// Reader name.
-        reader: String,
-        /// Why.
-        error: TransportError,
-    },
-}
+/// The PC/SC backend of the token layer: every reader, a driver chosen by ATR for each card.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PcscProvider;
 
-/// Connects to every card present and binds a driver chosen by ATR.
-pub fn discover(ctx: &Context) -> Result<Vec<Found>, TransportError> {
-    let mut found = Vec::new();
-    for r in readers(ctx)? {
-        if !r.card_present {
-            continue;
-        }
-        match PcscTransport::connect(ctx, &r.name) {
-            Ok(t) => match detect(t.atr()) {
-                Some(entry) => found.push(Found::Token(Box::new(CardToken::new(t, (entry.make)())))),
-                None => found.push(Found::Unsupported {
-                    reader: r.name,
-                    atr: t.atr().clone(),
+impl TokenProvider for PcscProvider {
+    fn name(&self) -> &str {
+        "PC/SC"
+    }
+
+    fn scan(&self) -> Result<Vec<Found>, CardError> {
+        let ctx = context()?;
+        let mut found = Vec::new();
+        for r in readers(&ctx)? {
+            if !r.card_present {
+                found.push(Found::Empty { slot: r.name });
+                continue;
+            }
+            match PcscTransport::connect(&ctx, &r.name) {
+                Ok(t) => match detect(t.atr()) {
+                    Some(entry) => found.push(Found::Token(Box::new(CardToken::new(t, (entry.make)())))),
+                    None => found.push(Found::Unsupported {
+                        slot: Slot::Reader {
+                            reader: r.name,
+                            atr: t.atr().clone(),
+                        },
+                    }),
+                },
+                Err(error) => found.push(Found::Error {
+                    slot: r.name,
+                    error: error.into(),
                 }),
-            },
-            Err(error) => found.push(Found::Error { reader: r.name, error }),
+            }
+        }
+        Ok(found)
+    }
+
+    fn watch(&self, on_change: Box<dyn Fn() + Send + Sync>) -> Option<Box<dyn ProviderWatch>> {
+        // Every event counts, removals too: a caller waiting for a card must know what is in the
+        // readers when it gives up (a wrong card pulled out is no longer "wrong card").
+        match monitor::Monitor::start(monitor::MonitorOptions::default(), move |event| {
+            tracing::debug!(?event, "reader change");
+            on_change();
+            true
+        }) {
+            Ok(m) => Some(Box::new(m)),
+            Err(e) => {
+                tracing::warn!(error = %e, "no reader monitor: callers poll");
+                None
+            }
         }
     }
-    Ok(found)
+}
+
+impl ProviderWatch for monitor::Monitor {
+    fn stop(self: Box<Self>) {
+        monitor::Monitor::stop(*self);
+    }
 }
 
 /// Name of a reader as a C string, for callers that watch readers with `get_status_change`.

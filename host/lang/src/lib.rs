@@ -134,7 +134,11 @@ pub fn system_language(env: &impl Environment) -> Option<Language> {
     }
     // The first variable that names a locale is the user's locale, even when we do not speak it
     // (then English, as for any untranslated program): a later variable is overridden by it.
-    if let Some(locale) = LOCALE_VARS.iter().filter_map(|v| env.var(v)).find(|v| names_a_locale(v)) {
+    if let Some(locale) = LOCALE_VARS
+        .iter()
+        .filter_map(|v| env.var(v))
+        .find(|v| names_a_locale(v))
+    {
         return Language::parse(&locale);
     }
     env.user_locale().as_deref().and_then(Language::parse)
@@ -229,7 +233,10 @@ mod tests {
     #[test]
     fn step_4_english() {
         assert_eq!(resolve(None, None, &env(&[])), Language::En);
-        assert_eq!(resolve(Some("xx"), Some("es"), &env(&[("LANG", "es_ES")])), Language::En);
+        assert_eq!(
+            resolve(Some("xx"), Some("es"), &env(&[("LANG", "es_ES")])),
+            Language::En
+        );
         assert_eq!(resolve(None, None, &env(&[("LANG", "C")])), Language::En);
     }
 
@@ -275,10 +282,17 @@ mod tests {
             Some(Language::Nl)
         );
         assert_eq!(
-            system_language(&env(&[("LC_ALL", "POSIX"), ("LC_MESSAGES", "C.UTF-8"), ("LANG", "de_DE")])),
+            system_language(&env(&[
+                ("LC_ALL", "POSIX"),
+                ("LC_MESSAGES", "C.UTF-8"),
+                ("LANG", "de_DE")
+            ])),
             Some(Language::De)
         );
-        assert_eq!(system_language(&env(&[("LANGUAGE", "C:POSIX"), ("LANG", "fr_FR")])), Some(Language::Fr));
+        assert_eq!(
+            system_language(&env(&[("LANGUAGE", "C:POSIX"), ("LANG", "fr_FR")])),
+            Some(Language::Fr)
+        );
         // the first locale set is the user's, even one we do not speak
         assert_eq!(system_language(&env(&[("LANG", "es_ES.UTF-8")])), None);
         assert_eq!(
@@ -290,8 +304,14 @@ mod tests {
 
     #[test]
     fn windows_user_locale_after_the_environment() {
-        assert_eq!(system_language(&WithUserLocale(env(&[]), Some("nl-BE"))), Some(Language::Nl));
-        assert_eq!(resolve(None, None, &WithUserLocale(env(&[]), Some("de-DE"))), Language::De);
+        assert_eq!(
+            system_language(&WithUserLocale(env(&[]), Some("nl-BE"))),
+            Some(Language::Nl)
+        );
+        assert_eq!(
+            resolve(None, None, &WithUserLocale(env(&[]), Some("de-DE"))),
+            Language::De
+        );
         // a locale variable set (e.g. by a POSIX shell on Windows) comes first
         assert_eq!(
             system_language(&WithUserLocale(env(&[("LANG", "fr_BE")]), Some("nl-BE"))),

@@ -236,7 +236,12 @@ pub enum Status {
 
 impl Status {
     /// Every status a host sends (all but [`Status::Unknown`]).
-    pub const SENT: [Status; 4] = [Status::InsertCard, Status::NoReader, Status::CardRemoved, Status::Working];
+    pub const SENT: [Status; 4] = [
+        Status::InsertCard,
+        Status::NoReader,
+        Status::CardRemoved,
+        Status::Working,
+    ];
 
     /// The wire name.
     pub const fn name(self) -> &'static str {
@@ -350,7 +355,10 @@ mod tests {
         assert_eq!(a.purpose, Purpose::Sign);
         assert_eq!(a.lang.as_deref(), Some("fr"));
         let pin = a.pin.as_ref().unwrap();
-        assert_eq!((pin.min, pin.max, pin.tries_left, pin.max_tries), (4, 12, Some(3), Some(3)));
+        assert_eq!(
+            (pin.min, pin.max, pin.tries_left, pin.max_tries),
+            (4, 12, Some(3), Some(3))
+        );
         // a host that predates `charset` means digits
         assert_eq!(pin.charset, Charset::Digits);
         a.check().unwrap();
@@ -364,7 +372,9 @@ mod tests {
         a.error = Some(AskError::WrongPin { tries_left: Some(2) });
         for request in [
             Request::Ask(Box::new(a)),
-            Request::Status { message: Status::NoReader },
+            Request::Status {
+                message: Status::NoReader,
+            },
             Request::Close,
         ] {
             let line = request.to_line().unwrap();
@@ -375,7 +385,11 @@ mod tests {
         assert!(line.starts_with(r#"{"type":"ask","purpose":"sign","#), "{line}");
         assert!(line.contains(r#""charset":"digits""#), "{line}");
         assert_eq!(
-            Request::Status { message: Status::CardRemoved }.to_line().unwrap(),
+            Request::Status {
+                message: Status::CardRemoved
+            }
+            .to_line()
+            .unwrap(),
             "{\"type\":\"status\",\"message\":\"card_removed\"}\n"
         );
         assert_eq!(Request::Close.to_line().unwrap(), "{\"type\":\"close\"}\n");
@@ -385,9 +399,14 @@ mod tests {
     fn unknown_statuses_and_fields_are_tolerated() {
         assert_eq!(
             Request::from_line(r#"{"type":"status","message":"reticulating"}"#).unwrap(),
-            Request::Status { message: Status::Unknown }
+            Request::Status {
+                message: Status::Unknown
+            }
         );
-        assert_eq!(Request::from_line(r#"{"type":"close","extra":1}"#).unwrap(), Request::Close);
+        assert_eq!(
+            Request::from_line(r#"{"type":"close","extra":1}"#).unwrap(),
+            Request::Close
+        );
         for status in Status::SENT {
             let line = format!(r#"{{"type":"status","message":"{}"}}"#, status.name());
             assert_eq!(Request::from_line(&line).unwrap(), Request::Status { message: status });
@@ -401,7 +420,10 @@ mod tests {
             .lines()
             .find(|l| l.starts_with(r#"{"type":"status""#))
             .expect("the doc's status line");
-        let mut documented: Vec<&str> = line.split('"').filter(|w| w.chars().all(|c| c.is_ascii_lowercase() || c == '_')).collect();
+        let mut documented: Vec<&str> = line
+            .split('"')
+            .filter(|w| w.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            .collect();
         documented.retain(|w| !["", "type", "status", "message"].contains(w));
         let mut sent: Vec<&str> = Status::SENT.iter().map(|s| s.name()).collect();
         documented.sort_unstable();
@@ -420,10 +442,16 @@ mod tests {
             r#"{"type":"ask","purpose":"authenticate","origin":"https://a.be","pin":{"min":8,"max":4}}"#,
             r#"{"type":"ask","purpose":"authenticate","origin":"https://a.be","pin":{"min":4,"max":65}}"#,
         ] {
-            let Request::Ask(a) = Request::from_line(line).unwrap() else { panic!("{line}") };
+            let Request::Ask(a) = Request::from_line(line).unwrap() else {
+                panic!("{line}")
+            };
             assert!(a.check().is_err(), "accepted {line}");
         }
-        for line in ["", "not json", r#"{"type":"nope"}"#, r#"{"purpose":"sign"}"#,
+        for line in [
+            "",
+            "not json",
+            r#"{"type":"nope"}"#,
+            r#"{"purpose":"sign"}"#,
             r#"{"type":"ask","purpose":"login","origin":"https://a.be"}"#,
             r#"{"type":"ask","purpose":"authenticate","origin":"https://a.be","pin":{"min":4,"max":300}}"#,
             r#"{"type":"ask","purpose":"authenticate","origin":"https://a.be","pin":{"min":4,"max":12,"charset":"emoji"}}"#,
@@ -431,7 +459,8 @@ mod tests {
             assert!(Request::from_line(line).is_err(), "read {line}");
         }
         let Request::Ask(a) =
-            Request::from_line(r#"{"type":"ask","purpose":"authenticate","origin":"https://a.be","pinpad":true}"#).unwrap()
+            Request::from_line(r#"{"type":"ask","purpose":"authenticate","origin":"https://a.be","pinpad":true}"#)
+                .unwrap()
         else {
             panic!()
         };
@@ -452,11 +481,18 @@ mod tests {
             panic!()
         };
         assert_eq!(p.as_str(), "1234");
-        let Response::Pin(p) = Response::from_line("{\"result\":\"pin\",\"pin\":\"pässwörd\"}\r\n".as_bytes()).unwrap() else {
+        let Response::Pin(p) = Response::from_line("{\"result\":\"pin\",\"pin\":\"pässwörd\"}\r\n".as_bytes()).unwrap()
+        else {
             panic!()
         };
         assert_eq!(p.as_str(), "pässwörd");
-        for bad in [&b""[..], b"{}", br#"{"result":"pin"}"#, br#"{"result":"maybe"}"#, b"\xff"] {
+        for bad in [
+            &b""[..],
+            b"{}",
+            br#"{"result":"pin"}"#,
+            br#"{"result":"maybe"}"#,
+            b"\xff",
+        ] {
             assert!(Response::from_line(bad).is_err());
         }
     }

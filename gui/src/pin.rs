@@ -155,7 +155,7 @@ pub fn forward_requests(input: &mut impl BufRead, tx: &Sender<Incoming>, wake: &
 fn write_answer(response: &Response) -> io::Result<()> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
-    protocol::write_response(&response, &mut out)
+    protocol::write_response(response, &mut out)
 }
 
 /// Screenshot mode: wait for the window to settle, grab a frame, save it, close.

@@ -766,21 +766,12 @@ mod tests {
         let no_lang = AUTH.replace(r#""lang":"en","#, "");
         let m = Model::new(ask_of(&no_lang), Some(tray), t0).unwrap();
         assert_eq!(m.lang(), Language::Nl);
-        let m = Model::new(
-            ask_of(&AUTH.replace(r#""lang":"en""#, r#""lang":"es-ES""#)),
-            Some(tray),
-            t0,
-        )
-        .unwrap();
-        assert_eq!(m.lang(), Language::Nl);
-        // the site's language still comes first
-        let m = Model::new(
-            ask_of(&AUTH.replace(r#""lang":"en""#, r#""lang":"fr-BE""#)),
-            Some(tray),
-            t0,
-        )
-        .unwrap();
-        assert_eq!(m.lang(), Language::Fr);
+        // An unknown site language falls back to the tray's; a known one still comes first.
+        for (site, want) in [("es-ES", Language::Nl), ("fr-BE", Language::Fr)] {
+            let ask = AUTH.replace(r#""lang":"en""#, &format!(r#""lang":"{site}""#));
+            let m = Model::new(ask_of(&ask), Some(tray), t0).unwrap();
+            assert_eq!(m.lang(), want, "site lang {site}");
+        }
     }
 
     #[test]

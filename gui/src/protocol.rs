@@ -201,10 +201,7 @@ mod tests {
     use super::*;
     use zeroize::Zeroizing;
 
-    const ASK: &str = r#"{"type":"ask","purpose":"sign","origin":"https://service.example.be","lang":"fr",
-        "holder":"Alice Specimen","certificate":{"subject":"Alice Specimen (Signature)","issuer":"Citizen CA",
-        "not_before":"2024-01-01","not_after":"2034-01-01"},"hash":{"function":"SHA-256","fingerprint":"3A7F 19C2"},
-        "pin":{"label":"PIN","min":4,"max":12,"tries_left":3,"max_tries":3},"pinpad":false,"error":null}"#;
+    const ASK: &str = eidlink_pin_protocol::DOC_EXAMPLE_ASK;
 
     #[test]
     fn parses_the_documented_ask() {

@@ -333,14 +333,18 @@ impl Response {
     }
 }
 
+/// The `ask` example of docs/pin-dialog-protocol.md, on several lines (join them to get one protocol
+/// line): the fixture the protocol's users test against, kept in one place.
+pub const DOC_EXAMPLE_ASK: &str = r#"{"type":"ask","purpose":"sign","origin":"https://service.example.be","lang":"fr",
+    "holder":"Alice Specimen","certificate":{"subject":"Alice Specimen (Signature)","issuer":"Citizen CA",
+    "not_before":"2024-01-01","not_after":"2034-01-01"},"hash":{"function":"SHA-256","fingerprint":"3A7F 19C2"},
+    "pin":{"label":"PIN","min":4,"max":12,"tries_left":3,"max_tries":3},"pinpad":false,"error":null}"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const ASK: &str = r#"{"type":"ask","purpose":"sign","origin":"https://service.example.be","lang":"fr",
-        "holder":"Alice Specimen","certificate":{"subject":"Alice Specimen (Signature)","issuer":"Citizen CA",
-        "not_before":"2024-01-01","not_after":"2034-01-01"},"hash":{"function":"SHA-256","fingerprint":"3A7F 19C2"},
-        "pin":{"label":"PIN","min":4,"max":12,"tries_left":3,"max_tries":3},"pinpad":false,"error":null}"#;
+    const ASK: &str = DOC_EXAMPLE_ASK;
 
     fn ask() -> Ask {
         match Request::from_line(&ASK.replace('\n', "")).unwrap() {

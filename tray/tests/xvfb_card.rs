@@ -42,15 +42,19 @@ fn require_vpcd() {
 /// `WM_DELETE_WINDOW` message. (`xdotool windowclose` destroys the window instead, which no window
 /// manager does, and winit panics on it.)
 fn close_window(display: &Display, window: &str) {
-    use x11rb::connection::Connection as _;
     use x11rb::protocol::xproto::{ClientMessageEvent, ConnectionExt as _, EventMask};
     let window: u32 = window.trim().parse().expect("a window id");
     let (conn, _) = x11rb::connect(Some(display.name())).expect("connect to Xvfb");
     let atom = |name: &[u8]| conn.intern_atom(false, name).unwrap().reply().unwrap().atom;
     let (protocols, delete) = (atom(b"WM_PROTOCOLS"), atom(b"WM_DELETE_WINDOW"));
     let event = ClientMessageEvent::new(32, window, protocols, [delete, x11rb::CURRENT_TIME, 0, 0, 0]);
-    conn.send_event(false, window, EventMask::NO_EVENT, event).unwrap();
-    conn.flush().unwrap();
+    // Checked, that is a round trip: the server has handled the request before the connection
+    // closes. Only flushed, the request may be dropped with the closing connection, and the app
+    // never sees it (seen with Debian 12's Xvfb).
+    conn.send_event(false, window, EventMask::NO_EVENT, event)
+        .unwrap()
+        .check()
+        .expect("the X server took the close message");
 }
 
 /// A scratch home for one app: HOME and the XDG directories point inside it, so no user

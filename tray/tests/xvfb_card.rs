@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use eidlink_tests::vpcd::{listener_present, DEFAULT_PORT, SECOND_PORT};
+use eidlink_tests::vpcd::{self, listener_present};
 use eidlink_tests::xvfb::{screenshot_dir, Display};
 use eidlink_tests::{pki, vpcd_test_lock, CardOptions, HandleConfig, Profile, VirtualCard, VirtualCardHandle};
 use serde_json::Value;
@@ -31,10 +31,11 @@ fn display() -> Display {
 }
 
 fn require_vpcd() {
+    let (first, second) = (vpcd::port(), vpcd::second_port());
     assert!(
-        listener_present(DEFAULT_PORT) && listener_present(SECOND_PORT),
-        "pcscd with the vsmartcard vpcd driver is not running (nothing listens on {DEFAULT_PORT} and \
-         {SECOND_PORT}): run `bash scripts/test.sh`, or install vsmartcard-vpcd and start `pcscd -f`"
+        listener_present(first) && listener_present(second),
+        "pcscd with the vsmartcard vpcd driver is not running (nothing listens on {first} and \
+         {second}): run `bash scripts/test.sh`, or install vsmartcard-vpcd and start `pcscd -f`"
     );
 }
 
@@ -319,7 +320,7 @@ fn the_window_follows_the_card_and_closing_it_quits() {
     require_vpcd();
     let display = display();
     let home = Home::new("card");
-    let card = card(&CardOptions::default(), DEFAULT_PORT, false);
+    let card = card(&CardOptions::default(), vpcd::port(), false);
     let mut app = App::start(&display, &home, &[]);
 
     // The card is out: the window asks for it.
@@ -430,7 +431,7 @@ fn card_with_blocked_pin() -> VirtualCardHandle {
         tries_left: Some(0),
         ..CardOptions::default()
     };
-    card(&options, SECOND_PORT, true)
+    card(&options, vpcd::second_port(), true)
 }
 
 /// Without pcscd the window says to start the service; when the service is there again, the app

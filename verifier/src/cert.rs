@@ -289,7 +289,7 @@ pub(crate) fn signed_by(child: &X509Certificate<'_>, issuer: &X509Certificate<'_
     let sig = child.signature_value.data.as_ref();
     let oid = child.signature_algorithm.algorithm.to_id_string();
     let unsupported = || VerifyError::UnsupportedSignatureAlgorithm(oid.clone());
-    let digest = |h: HashAlgorithm| eidlink_core::webeid::hash(h, tbs);
+    let digest = |h: HashAlgorithm| eidlink_core::hash::hash(h, tbs);
     let ecdsa = |h: HashAlgorithm| Ok(key.verify_ecdsa(&digest(h), sig, EcdsaEncoding::Der).unwrap_or(false));
     let pkcs1 = |h: HashAlgorithm| Ok(key.verify_pkcs1(h, &digest(h), sig).unwrap_or(false));
     match oid.as_str() {

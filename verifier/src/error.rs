@@ -122,6 +122,20 @@ pub enum VerifyError {
     UnknownSignatureAlgorithm(String),
 }
 
+impl From<eidlink_webeid::TokenError> for VerifyError {
+    fn from(e: eidlink_webeid::TokenError) -> Self {
+        use eidlink_webeid::TokenError;
+        match e {
+            TokenError::Json(s) => Self::Json(s),
+            TokenError::Format(s) => Self::Format(s),
+            TokenError::MissingField(f) => Self::MissingField(f),
+            TokenError::FieldType(f) => Self::FieldType(f),
+            // The wire crate may learn new rules; until this crate names them, they are JSON errors.
+            other => Self::Json(other.to_string()),
+        }
+    }
+}
+
 /// A [`crate::TokenVerifier`] configuration that cannot work.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -132,7 +146,7 @@ pub enum ConfigError {
         /// The origin given.
         origin: String,
         /// What is wrong with it.
-        reason: &'static str,
+        reason: eidlink_webeid::OriginError,
     },
     /// A trusted or intermediate certificate does not load.
     #[error("invalid CA certificate: {0}")]

@@ -506,7 +506,7 @@ fn sign(t: &mut Box<dyn Token>, args: SignArgs, out: &mut dyn Write) -> Result<(
         }
         (None, Some(path)) => {
             let data = std::fs::read(path).map_err(|e| CliError::Io(format!("{}: {e}", path.display())))?;
-            eidlink_core::webeid::hash(args.hash, &data)
+            eidlink_core::hash::hash(args.hash, &data)
         }
         (None, None) => return Err(CliError::Input("give --digest or --file".to_owned())),
     };

@@ -14,14 +14,10 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use eidlink_core::webeid::{auth_digest, TokenAlgorithm};
-use eidlink_core::{
-    CardError, CertificateKind, CryptoAlgorithm, Digest, KeyRole, Padding, PinFailure, SignatureAlgorithm, Token,
-    TransportError,
-};
+use eidlink_core::{CardError, CertificateKind, Digest, KeyRole, PinFailure, Token, TransportError};
 use eidlink_pcsc::monitor::{Monitor, MonitorOptions};
 use eidlink_pcsc::Found;
+use eidlink_webeid::{auth_digest, AuthToken, Nonce, Origin, SignResult, SigningCertificate, TokenAlgorithm};
 use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::Notify;
@@ -32,7 +28,7 @@ use eidlink_pin_protocol::{Ask, AskError, CertificateInfo, Charset, HashInfo, Pi
 use errors::{HostError, Reason};
 use framing::FrameError;
 use prompt::{Answer, PinProgram};
-use request::{Origin, Request};
+use request::Request;
 
 /// The protocol version the host reports: Web eID's extension and page library require a native
 /// app major version ≥ their own (2), protocol.md §1.
@@ -408,10 +404,6 @@ async fn on_card<T: Send + 'static>(
     .await
 }
 
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
 fn card_gone(e: &CardError) -> bool {
     matches!(
         e,
@@ -559,16 +551,15 @@ fn certificate_info(summary: &certinfo::CertSummary) -> CertificateInfo {
     }
 }
 
-async fn authenticate(s: &mut Session<'_>, nonce: &str) -> Result<Value, HostError> {
+async fn authenticate(s: &mut Session<'_>, nonce: &Nonce) -> Result<Value, HostError> {
     let origin = s.origin.as_str().to_owned();
-    let nonce = nonce.to_owned();
+    let nonce = nonce.as_str().to_owned();
     let flow = PinFlow {
         role: KeyRole::Authentication,
         purpose: Purpose::Authenticate,
         signing_cert: None,
         hash: None,
     };
-    let mut chosen = None;
     let (cert, sig) = pin_flow(s, &flow, |t| {
         let alg = TokenAlgorithm::for_key(
             t.key_algorithm(KeyRole::Authentication),
@@ -583,19 +574,9 @@ async fn authenticate(s: &mut Session<'_>, nonce: &str) -> Result<Value, HostErr
         Ok(auth_digest(alg, &origin, &nonce))
     })
     .await?;
-    for alg in TokenAlgorithm::ALL {
-        if alg.scheme() == sig.algorithm {
-            chosen = Some(alg);
-        }
-    }
-    let alg = chosen.ok_or_else(|| HostError::new(Reason::Internal, "signature scheme without a token algorithm"))?;
-    Ok(json!({
-        "unverifiedCertificate": b64(&cert),
-        "algorithm": alg.name(),
-        "signature": b64(&sig.bytes),
-        "format": "web-eid:1.0",
-        "appVersion": app_version(),
-    }))
+    let alg = TokenAlgorithm::for_scheme(sig.algorithm)
+        .ok_or_else(|| HostError::new(Reason::Internal, "signature scheme without a token algorithm"))?;
+    reply(&AuthToken::new(&cert, alg, &sig.bytes, app_version()))
 }
 
 async fn signing_certificate(s: &mut Session<'_>) -> Result<Value, HostError> {
@@ -620,10 +601,10 @@ async fn signing_certificate(s: &mut Session<'_>) -> Result<Value, HostError> {
             None,
         );
         return match s.ask(&ask).await? {
-            Answer::Confirmed => Ok(json!({
-                "certificate": b64(&cert),
-                "supportedSignatureAlgorithms": token.signature_algorithms(KeyRole::Signing).iter().map(algorithm_json).collect::<Vec<_>>(),
-            })),
+            Answer::Confirmed => reply(&SigningCertificate::new(
+                &cert,
+                &token.signature_algorithms(KeyRole::Signing),
+            )),
             _ => Err(HostError::new(
                 Reason::UserCancelled,
                 "the user did not share the certificate",
@@ -656,16 +637,12 @@ async fn sign(s: &mut Session<'_>, digest: &Digest, certificate: &[u8]) -> Resul
         }
     })
     .await?;
-    Ok(json!({"signature": b64(&sig.bytes), "signatureAlgorithm": algorithm_json(&sig.algorithm)}))
+    reply(&SignResult::new(&sig.bytes, sig.algorithm))
 }
 
-/// `{cryptoAlgorithm, hashFunction, paddingScheme}` (protocol.md §2.3).
-pub fn algorithm_json(a: &SignatureAlgorithm) -> Value {
-    json!({
-        "cryptoAlgorithm": match a.crypto { CryptoAlgorithm::Ecc => "ECC", CryptoAlgorithm::Rsa => "RSA" },
-        "hashFunction": a.hash.name(),
-        "paddingScheme": match a.padding { Padding::None => "NONE", Padding::Pkcs1v15 => "PKCS1.5", Padding::Pss => "PSS" },
-    })
+/// A success reply as the JSON value the framing writes (keys sorted, as the `json!` replies were).
+fn reply(value: &impl serde::Serialize) -> Result<Value, HostError> {
+    serde_json::to_value(value).map_err(|e| HostError::new(Reason::Internal, format!("reply: {e}")))
 }
 
 #[cfg(test)]

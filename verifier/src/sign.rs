@@ -2,12 +2,11 @@
 //! signed the document hash the site sent, with the signing certificate's key.
 
 use base64::Engine as _;
-use eidlink_core::HashAlgorithm;
+use eidlink_core::{CryptoAlgorithm, Digest, HashAlgorithm, Padding};
 use serde::{Deserialize, Serialize};
 
 use crate::cert;
 use crate::error::VerifyError;
-use crate::key::EcdsaEncoding;
 
 /// The Web eID `signatureAlgorithm` object (protocol.md §2.3), as it travels in JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +18,25 @@ pub struct SignatureAlgorithm {
     pub hash_function: String,
     /// "NONE" (ECC), "PKCS1.5" or "PSS" (RSA).
     pub padding_scheme: String,
+}
+
+impl SignatureAlgorithm {
+    /// The scheme in the core's terms, as the certificate crate checks it: the one place the
+    /// verifier reads the wire names. `UnknownSignatureAlgorithm` for a pair other than ECC/NONE,
+    /// RSA/PKCS1.5 and RSA/PSS; `UnknownHashFunction` for a hash outside protocol.md §2.1.
+    pub(crate) fn scheme(&self) -> Result<eidlink_core::SignatureAlgorithm, VerifyError> {
+        let hash = HashAlgorithm::from_name(&self.hash_function)
+            .ok_or_else(|| VerifyError::UnknownHashFunction(self.hash_function.clone()))?;
+        let (crypto, padding) = match (self.crypto_algorithm.as_str(), self.padding_scheme.as_str()) {
+            ("ECC", "NONE") => (CryptoAlgorithm::Ecc, Padding::None),
+            ("RSA", "PKCS1.5") => (CryptoAlgorithm::Rsa, Padding::Pkcs1v15),
+            ("RSA", "PSS") => (CryptoAlgorithm::Rsa, Padding::Pss),
+            (crypto, padding) => {
+                return Err(VerifyError::UnknownSignatureAlgorithm(format!("{crypto}/{padding}")));
+            }
+        };
+        Ok(eidlink_core::SignatureAlgorithm { crypto, hash, padding })
+    }
 }
 
 /// The success reply of `sign`: `{signature, signatureAlgorithm}` (protocol.md §2.1).
@@ -67,30 +85,20 @@ pub fn verify_signature(
         });
     }
     let key = cert::public_key(&c)?;
-    let mismatch = || VerifyError::AlgorithmKeyMismatch {
-        algorithm: format!(
-            "{}/{}",
-            signature_algorithm.crypto_algorithm, signature_algorithm.padding_scheme
-        ),
-        key: key.describe(),
-    };
-    let ok = match (
-        signature_algorithm.crypto_algorithm.as_str(),
-        signature_algorithm.padding_scheme.as_str(),
-    ) {
-        ("ECC", "NONE") => key.verify_ecdsa(hash, signature, EcdsaEncoding::Raw),
-        ("RSA", "PKCS1.5") => key.verify_pkcs1(h, hash, signature),
-        ("RSA", "PSS") => key.verify_pss(h, hash, signature, h.output_len()),
-        (crypto, padding) => {
-            return Err(VerifyError::UnknownSignatureAlgorithm(format!("{crypto}/{padding}")));
-        }
-    }
-    .map_err(|()| mismatch())?;
-    if ok {
-        Ok(())
-    } else {
-        Err(VerifyError::BadSignature)
-    }
+    let scheme = signature_algorithm.scheme()?;
+    let digest = Digest::new(h, hash.to_vec()).map_err(|_| VerifyError::HashLength {
+        function: h.name(),
+        expected: h.output_len(),
+        actual: hash.len(),
+    })?;
+    key.verify(&scheme, &digest, signature).map_err(|e| {
+        VerifyError::from_check(e, || {
+            format!(
+                "{}/{}",
+                signature_algorithm.crypto_algorithm, signature_algorithm.padding_scheme
+            )
+        })
+    })
 }
 
 /// [`verify_signature`] with the wire forms: the base64 certificate and hash the site sent to `sign`,

@@ -26,7 +26,6 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::Notify;
 
-use crate::certinfo;
 use config::{Config, Dirs};
 use errors::{HostError, Reason};
 use framing::FrameError;
@@ -429,7 +428,7 @@ async fn pin_flow(
             }
             Err(e) => return Err(e.into()),
         };
-        let summary = certinfo::summarize(&cert)
+        let summary = eidlink_cert::summarize(&cert)
             .map_err(|e| HostError::new(Reason::CardError, format!("the card's certificate is unreadable: {e}")))?;
         s.note(token.as_ref(), Some(summary.holder.clone()));
         let digest = digest_for(token.as_ref())?;
@@ -565,7 +564,7 @@ async fn signing_certificate(s: &mut Session<'_>) -> Result<Value, HostError> {
             Err(e) if card_gone(&e) => continue,
             Err(e) => return Err(e.into()),
         };
-        let summary = certinfo::summarize(&cert)
+        let summary = eidlink_cert::summarize(&cert)
             .map_err(|e| HostError::new(Reason::CardError, format!("the card's certificate is unreadable: {e}")))?;
         s.note(token.as_ref(), Some(summary.holder.clone()));
         // Revealing the signing certificate reveals who the user is: ask first (protocol.md §2.4).

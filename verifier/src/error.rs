@@ -170,3 +170,25 @@ pub enum NonceError {
     #[error("the challenge nonce has expired")]
     Expired,
 }
+
+impl VerifyError {
+    /// The rule a failed check of the certificate crate breaks. `algorithm` names the scheme as the
+    /// token or the `sign` reply gave it ("ES384", "RSA/PSS"), for [`Self::AlgorithmKeyMismatch`].
+    pub(crate) fn from_check(e: eidlink_cert::CertError, algorithm: impl FnOnce() -> String) -> Self {
+        use eidlink_cert::CertError;
+        match e {
+            CertError::SchemeMismatch { key, .. } => Self::AlgorithmKeyMismatch {
+                algorithm: algorithm(),
+                key,
+            },
+            // A raw signature of the wrong length is no valid signature (protocol.md §2.2).
+            CertError::BadSignature | CertError::SignatureLength { .. } => Self::BadSignature,
+            CertError::HashMismatch { scheme, digest } => Self::HashFunctionMismatch {
+                requested: digest.to_owned(),
+                signed: scheme.to_owned(),
+            },
+            CertError::UnsupportedHash(name) => Self::UnknownHashFunction(name.to_owned()),
+            other => Self::UnsupportedKey(other.to_string()),
+        }
+    }
+}

@@ -4,7 +4,6 @@
 mod cert;
 mod clock;
 mod error;
-mod key;
 mod nonce;
 mod origin;
 mod sign;

@@ -1,12 +1,11 @@
 //! Checking the result of a Web eID `sign` (protocol.md §2.1, §2.3, §4 last paragraph): the card
 //! signed the document hash the site sent, with the signing certificate's key.
 
-use eidlink_core::{CryptoAlgorithm, HashAlgorithm, Padding};
+use eidlink_core::{Digest, HashAlgorithm};
 use eidlink_webeid::{SignResult, SignatureAlgorithm, SignatureAlgorithmError};
 
 use crate::cert;
 use crate::error::VerifyError;
-use crate::key::EcdsaEncoding;
 
 /// Verifies a `sign` result: `signature` over the document `hash` (computed by the site with
 /// `hash_function`) with the key of `certificate_der`.
@@ -44,13 +43,6 @@ pub fn verify_signature(
         });
     }
     let key = cert::public_key(&c)?;
-    let mismatch = || VerifyError::AlgorithmKeyMismatch {
-        algorithm: format!(
-            "{}/{}",
-            signature_algorithm.crypto_algorithm, signature_algorithm.padding_scheme
-        ),
-        key: key.describe(),
-    };
     let unknown = || {
         VerifyError::UnknownSignatureAlgorithm(format!(
             "{}/{}",
@@ -62,18 +54,19 @@ pub fn verify_signature(
         SignatureAlgorithmError::UnknownHashFunction(name) => VerifyError::UnknownHashFunction(name),
         _ => unknown(),
     })?;
-    let ok = match (scheme.crypto, scheme.padding) {
-        (CryptoAlgorithm::Ecc, Padding::None) => key.verify_ecdsa(hash, signature, EcdsaEncoding::Raw),
-        (CryptoAlgorithm::Rsa, Padding::Pkcs1v15) => key.verify_pkcs1(h, hash, signature),
-        (CryptoAlgorithm::Rsa, Padding::Pss) => key.verify_pss(h, hash, signature, h.output_len()),
-        _ => return Err(unknown()),
-    }
-    .map_err(|()| mismatch())?;
-    if ok {
-        Ok(())
-    } else {
-        Err(VerifyError::BadSignature)
-    }
+    let digest = Digest::new(h, hash.to_vec()).map_err(|_| VerifyError::HashLength {
+        function: h.name(),
+        expected: h.output_len(),
+        actual: hash.len(),
+    })?;
+    key.verify(&scheme, &digest, signature).map_err(|e| {
+        VerifyError::from_check(e, || {
+            format!(
+                "{}/{}",
+                signature_algorithm.crypto_algorithm, signature_algorithm.padding_scheme
+            )
+        })
+    })
 }
 
 /// [`verify_signature`] with the wire forms: the base64 certificate and hash the site sent to `sign`,

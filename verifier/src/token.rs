@@ -3,14 +3,13 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use eidlink_core::{CryptoAlgorithm, Padding};
+use eidlink_core::{Curve, KeyAlgorithm};
 use eidlink_webeid::{auth_digest, AuthToken, Nonce, TokenAlgorithm};
 use x509_parser::certificate::X509Certificate;
 
 use crate::cert::{self, Subject};
 use crate::clock::{unix_seconds, Clock, SystemClock};
 use crate::error::{ConfigError, VerifyError};
-use crate::key::{EcdsaEncoding, PublicKey};
 use crate::origin::normalize_origin;
 use crate::sign::decode_b64;
 
@@ -353,38 +352,22 @@ fn check_auth_signature(
     signature: &[u8],
 ) -> Result<(), VerifyError> {
     let key = cert::public_key(cert)?;
-    let mismatch = || VerifyError::AlgorithmKeyMismatch {
-        algorithm: alg.name().to_owned(),
-        key: key.describe(),
+    // The curve must be the algorithm's (ES256 ↔ P-256, ES384 ↔ P-384, ES512 ↔ P-521), as JWS
+    // (RFC 7518 §3.4) defines them: the raw signature's length depends on it.
+    let curve = match alg {
+        TokenAlgorithm::Es256 => Some(Curve::P256),
+        TokenAlgorithm::Es384 => Some(Curve::P384),
+        TokenAlgorithm::Es512 => Some(Curve::P521),
+        _ => None,
     };
-    let digest = auth_signed_data(origin, nonce, alg);
-    let scheme = alg.scheme();
-    let ok = match (scheme.crypto, scheme.padding, &key) {
-        // The curve must be the algorithm's (ES256 ↔ P-256, ES384 ↔ P-384, ES512 ↔ P-521), as JWS
-        // (RFC 7518 §3.4) defines them: the raw signature's length depends on it.
-        (CryptoAlgorithm::Ecc, _, PublicKey::P256(_)) if alg == TokenAlgorithm::Es256 => {
-            key.verify_ecdsa(&digest, signature, EcdsaEncoding::Raw)
-        }
-        (CryptoAlgorithm::Ecc, _, PublicKey::P384(_)) if alg == TokenAlgorithm::Es384 => {
-            key.verify_ecdsa(&digest, signature, EcdsaEncoding::Raw)
-        }
-        (CryptoAlgorithm::Ecc, _, PublicKey::P521(_)) if alg == TokenAlgorithm::Es512 => {
-            key.verify_ecdsa(&digest, signature, EcdsaEncoding::Raw)
-        }
-        (CryptoAlgorithm::Rsa, Padding::Pkcs1v15, PublicKey::Rsa(_)) => {
-            key.verify_pkcs1(alg.hash(), &digest, signature)
-        }
-        (CryptoAlgorithm::Rsa, Padding::Pss, PublicKey::Rsa(_)) => {
-            key.verify_pss(alg.hash(), &digest, signature, alg.hash().output_len())
-        }
-        _ => return Err(mismatch()),
+    if curve.is_some_and(|c| key.algorithm() != KeyAlgorithm::Ec(c)) {
+        return Err(VerifyError::AlgorithmKeyMismatch {
+            algorithm: alg.name().to_owned(),
+            key: key.to_string(),
+        });
     }
-    .map_err(|()| mismatch())?;
-    if ok {
-        Ok(())
-    } else {
-        Err(VerifyError::BadSignature)
-    }
+    key.verify(&alg.scheme(), &auth_digest(alg, origin, nonce), signature)
+        .map_err(|e| VerifyError::from_check(e, || alg.name().to_owned()))
 }
 
 /// §4.7 alone: whether `signature` (raw bytes) is a valid `alg` signature of the certificate's key

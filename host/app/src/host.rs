@@ -22,7 +22,6 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::Notify;
 
-use crate::certinfo;
 use config::{Config, Dirs};
 use eidlink_pin_protocol::{Ask, AskError, CertificateInfo, Charset, HashInfo, PinRules, Purpose, Status};
 use errors::{HostError, Reason};
@@ -458,7 +457,7 @@ async fn pin_flow(
             }
             Err(e) => return Err(e.into()),
         };
-        let summary = certinfo::summarize(&cert)
+        let summary = eidlink_cert::summarize(&cert)
             .map_err(|e| HostError::new(Reason::CardError, format!("the card's certificate is unreadable: {e}")))?;
         s.note(token.as_ref(), Some(summary.holder.clone()));
         let digest = digest_for(token.as_ref())?;
@@ -542,7 +541,7 @@ async fn pin_flow(
 }
 
 /// What the dialog shows of a certificate.
-fn certificate_info(summary: &certinfo::CertSummary) -> CertificateInfo {
+fn certificate_info(summary: &eidlink_cert::CertSummary) -> CertificateInfo {
     CertificateInfo {
         subject: summary.subject_cn.clone(),
         issuer: summary.issuer_cn.clone(),
@@ -588,7 +587,7 @@ async fn signing_certificate(s: &mut Session<'_>) -> Result<Value, HostError> {
             Err(e) if card_gone(&e) => continue,
             Err(e) => return Err(e.into()),
         };
-        let summary = certinfo::summarize(&cert)
+        let summary = eidlink_cert::summarize(&cert)
             .map_err(|e| HostError::new(Reason::CardError, format!("the card's certificate is unreadable: {e}")))?;
         s.note(token.as_ref(), Some(summary.holder.clone()));
         // Revealing the signing certificate reveals who the user is: ask first (protocol.md §2.4).

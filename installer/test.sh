@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The installers' tests (scripts/test.sh runs this last; run as root, with what scripts/test.sh
-# set up: the workspace built in target/debug, the extension built, pcscd running with vpcd).
+# set up: the workspace built in target/debug, the extension built; it uses the private pcscd
+# scripts/test.sh exported, or starts and stops its own, see scripts/lib.sh).
 #
 # 1. Debian package: build it from target/debug, take a listing of the file system, `dpkg -i`,
 #    check what postinst registered, log in with the virtual card in Chromium and Firefox ESR
@@ -26,9 +27,12 @@ cleanup() {
         log "restoring the machine: dpkg -P eidlink"
         dpkg -P eidlink >/dev/null 2>&1 || true
     fi
+    stop_pcscd
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+EIDLINK_TMP=$WORK
+ensure_pcscd
 started=$(date +%s)
 passed=0
 failed=0
@@ -57,6 +61,29 @@ snapshot() {
         -o -path '/var/lib/dpkg/triggers/*' -o -path '/var/lib/dpkg/updates/*' \) -prune -o \
         -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
 }
+# Caches that dpkg's file triggers rebuild from the directories the package installs into (the
+# hicolor theme's icon-theme.cache, man-db's index, ...) are not the package's: dpkg -i and dpkg -r
+# each rebuild them from what is there. A fresh machine's cache can be stale (left as an earlier
+# package or image build wrote it; on one, icon-theme.cache went 656 -> 688 bytes across install
+# and purge, with the same icons as before), so the listing after the purge would differ from the
+# one before for a reason that is not ours. So before the baseline, the very triggers the package's
+# paths activate are run once: the baseline then holds the rebuilt caches, and the comparison
+# stays strict for every path, the package's files and anything its scripts write included (no
+# path is left out of the listing for this).
+run_triggers_for() {
+    local deb=$1 paths dir fired=()
+    paths=$(dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\.||')
+    while read -r dir _; do
+        if awk -v d="$dir" 'index($0, d "/") == 1 || $0 == d { found = 1 } END { exit !found }' <<<"$paths"; then
+            dpkg-trigger --no-await "$dir"
+            fired+=("$dir")
+        fi
+    done </var/lib/dpkg/triggers/File
+    # Also whatever another package left pending: dpkg -i would run it at its end anyway.
+    dpkg --triggers-only --pending >"$WORK/triggers.log" 2>&1 || { cat "$WORK/triggers.log" >&2; exit 1; }
+    echo "# triggers run before the baseline: ${fired[*]:-none}"
+}
+
 # After `dpkg -r` dpkg's database still has the package (state config-files, its postrm kept for
 # the purge): that part of the listing is compared after the purge only.
 compare() {
@@ -89,7 +116,8 @@ fi
 depends=$(dpkg-deb -f "$deb" Depends)
 if grep -q 'pcscd' <<<"$depends" && grep -q 'libpcsclite1' <<<"$depends"; then pass "Depends: $depends"; else fail "Depends lacks pcscd or libpcsclite1: $depends"; fi
 
-log "installer: listing the file system, then dpkg -i"
+log "installer: the package's dpkg triggers, a listing of the file system, then dpkg -i"
+run_triggers_for "$deb"
 snapshot >"$WORK/before.txt"
 echo "# listing: $(wc -l <"$WORK/before.txt") entries"
 installed=yes

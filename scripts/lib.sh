@@ -31,32 +31,86 @@ install_packages() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-vpcd_listening() { ss -ltn 'sport = :35963' 2>/dev/null | grep -q LISTEN; }
+# The tests' pcscd is private: it never stops, replaces or talks to a pcscd somebody else runs (the
+# system one, a user's, another test run's), and a test never reaches any pcscd but it.
+#  - Its client socket is $EIDLINK_TMP/pcscd/pcscd.comm, exported as PCSCLITE_CSOCK_NAME, which
+#    libpcsclite reads in every client the scripts start (cargo test, the browsers and the host
+#    they spawn, OpenSC, the installed host, the demo). pcscd 1.9.9 itself ignores that variable
+#    (only libpcsclite has the string), so pcscd runs in a private mount namespace where a tmpfs
+#    covers /run and $EIDLINK_TMP/pcscd is bind-mounted on /run/pcscd: the socket it creates there
+#    is the file clients outside open by path.
+#  - Its vpcd readers listen on a free port pair P, P+1 (the driver's default 35963 is left to
+#    whoever else uses vpcd), written to a private reader configuration (--config) and exported as
+#    EIDLINK_VPCD_PORT, which the virtual card (tests/src/vpcd.rs) connects to.
+#  - In the namespace an empty tmpfs covers /usr/lib/pcsc/drivers (the vpcd driver is loaded from
+#    a copy), so this pcscd never claims a real USB reader that the user's pcscd is using.
+#  - It is stopped by the PID started here (unshare, sh and pcscd are one process: each execs the
+#    next), never by name.
+# Root is needed for the mount namespace (CI runs as root); otherwise an unprivileged user
+# namespace maps the user to root inside it, where the kernel allows it.
+# Never connect to a vpcd port to probe it: vpcd takes any connection as a card.
 
-# Starts our own pcscd in the foreground (logs in $EIDLINK_TMP/pcscd.log) so the vpcd driver is
-# loaded; an already running pcscd is stopped first, because pcscd must be restarted after the vpcd
-# driver is installed. Never connect to 35963 to probe it: vpcd takes any connection as a card.
+# `true` if something LISTENs on TCP $1, and, given $2, if that is process $2.
+port_listening() {
+    local out
+    out=$(ss -ltnpH "sport = :$1" 2>/dev/null) || return 1
+    [ -n "$out" ] || return 1
+    [ -z "${2:-}" ] || grep -q "pid=$2," <<<"$out"
+}
+
 start_pcscd() {
-    if pgrep -x pcscd >/dev/null; then
-        log "stopping the running pcscd (it is restarted with the vpcd driver)"
-        pkill -x pcscd || true
-        for _ in $(seq 1 50); do pgrep -x pcscd >/dev/null || break; sleep 0.1; done
-    fi
-    log "starting pcscd"
-    pcscd --foreground --apdu --debug >"$EIDLINK_TMP/pcscd.log" 2>&1 &
+    command -v unshare >/dev/null || { echo "start_pcscd: unshare (util-linux) is missing" >&2; return 1; }
+    local dir="$EIDLINK_TMP/pcscd" ns=(unshare --mount --propagation private) port="" p
+    [ "$(id -u)" -eq 0 ] || ns=(unshare --user --map-root-user --mount --propagation private)
+    mkdir -p "$dir/run" "$dir/reader.conf.d"
+    # A free pair of ports for the two vpcd readers, away from the default 35963/35964.
+    for _ in $(seq 1 50); do
+        p=$((36000 + 2 * (RANDOM % 4000)))
+        if ! port_listening "$p" && ! port_listening $((p + 1)); then port=$p; break; fi
+    done
+    [ -n "$port" ] || { echo "start_pcscd: no free TCP port pair for vpcd in 36000-43999" >&2; return 1; }
+    cp /usr/lib/pcsc/drivers/serial/libifdvpcd.so "$dir/libifdvpcd.so"
+    printf 'FRIENDLYNAME "Virtual PCD"\nDEVICENAME   /dev/null:%d\nLIBPATH      %s\nCHANNELID    %d\n' \
+        "$port" "$dir/libifdvpcd.so" "$port" >"$dir/reader.conf.d/vpcd"
+    log "starting a private pcscd (socket $dir/run/pcscd.comm, vpcd ports $port and $((port + 1)))"
+    # shellcheck disable=SC2016 # expanded by the inner shell
+    "${ns[@]}" sh -c 'mount -t tmpfs eidlink-run /run && mkdir /run/pcscd &&
+        mount --bind "$1" /run/pcscd && mount -t tmpfs eidlink-no-usb /usr/lib/pcsc/drivers || exit 90
+        exec pcscd --foreground --apdu --debug --config "$2"' sh "$dir/run" "$dir/reader.conf.d" \
+        </dev/null >"$EIDLINK_TMP/pcscd.log" 2>&1 &
     PCSCD_PID=$!
-    for _ in $(seq 1 100); do vpcd_listening && return 0; sleep 0.05; done
-    echo "pcscd did not start the vpcd reader; log:" >&2
+    export PCSCLITE_CSOCK_NAME="$dir/run/pcscd.comm" EIDLINK_VPCD_PORT=$port
+    for _ in $(seq 1 100); do
+        if [ -S "$PCSCLITE_CSOCK_NAME" ] && port_listening "$port" "$PCSCD_PID" &&
+            port_listening $((port + 1)) "$PCSCD_PID"; then
+            return 0
+        fi
+        kill -0 "$PCSCD_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "the private pcscd did not start the vpcd readers on $port and $((port + 1)); log:" >&2
     tail -20 "$EIDLINK_TMP/pcscd.log" >&2
+    stop_pcscd
     return 1
 }
 
+# Stops the pcscd start_pcscd started (by its PID; pcscd has no child processes).
 stop_pcscd() {
     if [ -n "${PCSCD_PID:-}" ]; then
         kill "$PCSCD_PID" 2>/dev/null || true
         wait "$PCSCD_PID" 2>/dev/null || true
         PCSCD_PID=""
     fi
+}
+
+# Starts a private pcscd unless the caller (scripts/test.sh) exported one: for the scripts that
+# also run on their own (installer/test.sh, tests/browser/run.sh). The caller stops it.
+ensure_pcscd() {
+    if [ -n "${PCSCLITE_CSOCK_NAME:-}" ] && [ -n "${EIDLINK_VPCD_PORT:-}" ] && [ -S "$PCSCLITE_CSOCK_NAME" ]; then
+        return 0
+    fi
+    start_pcscd
+    export EIDLINK_PCSCD_LOG="$EIDLINK_TMP/pcscd.log"
 }
 
 # Node.js runs the extension's tests and drives the browsers (puppeteer-core, no browser download).

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs every eidlink test on this machine: installs system packages, starts pcscd with the vpcd
-# virtual reader, runs format and lint checks, unit tests, transcript replays and the tests through
-# the real PC/SC stack with the virtual card (including OpenSC's cross-check), the extension's
-# tests, and Chromium and Firefox ESR end to end; then stops pcscd.
+# Runs every eidlink test on this machine: installs system packages, starts a private pcscd with
+# the vpcd virtual reader (its own socket and ports; another pcscd is never touched, see
+# scripts/lib.sh), runs format and lint checks, unit tests, transcript replays and the tests
+# through the real PC/SC stack with the virtual card (including OpenSC's cross-check), the
+# extension's tests, and Chromium and Firefox ESR end to end; then stops that pcscd.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh

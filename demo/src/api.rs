@@ -21,8 +21,9 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Json;
 use base64::Engine as _;
-use eidlink_core::HashAlgorithm;
-use eidlink_verifier::{verify_sign_result, SignResult, SignatureAlgorithm, Subject};
+use eidlink_core::{CryptoAlgorithm, HashAlgorithm};
+use eidlink_verifier::{verify_sign_result, Subject};
+use eidlink_webeid::{SignResult, SignatureAlgorithm, SigningCertificate};
 use serde::Deserialize;
 use serde_json::json;
 use time::OffsetDateTime;
@@ -208,27 +209,22 @@ pub async fn logout(State(st): Shared, headers: HeaderMap) -> Response {
     with_cookie(Json(json!({})).into_response(), Some(clear_cookie()))
 }
 
-/// Body of `POST /api/sign/prepare`: what `getSigningCertificate` resolved with.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PrepareRequest {
-    /// The signing certificate (base64 DER).
-    pub certificate: String,
-    /// What the card can do.
-    pub supported_signature_algorithms: Vec<SignatureAlgorithm>,
-}
+/// Body of `POST /api/sign/prepare`: what `getSigningCertificate` resolved with, the host's reply.
+pub type PrepareRequest = SigningCertificate;
 
-/// SHA-384 when an ECC algorithm offers it, else SHA-256 when offered, else nothing we use.
+/// SHA-384 when an ECDSA scheme offers it, else SHA-256 when a known scheme offers it, else nothing
+/// we use. Entries the wire crate does not know are skipped.
 pub fn choose_hash(offered: &[SignatureAlgorithm]) -> Option<HashAlgorithm> {
-    let ecc384 = offered
+    let schemes: Vec<_> = offered.iter().filter_map(|a| a.scheme().ok()).collect();
+    let ecc384 = schemes
         .iter()
-        .any(|a| a.crypto_algorithm == "ECC" && a.hash_function == "SHA-384");
+        .any(|s| s.crypto == CryptoAlgorithm::Ecc && s.hash == HashAlgorithm::Sha384);
     if ecc384 {
         return Some(HashAlgorithm::Sha384);
     }
-    offered
+    schemes
         .iter()
-        .any(|a| a.hash_function == "SHA-256" && matches!(a.crypto_algorithm.as_str(), "ECC" | "RSA"))
+        .any(|s| s.hash == HashAlgorithm::Sha256)
         .then_some(HashAlgorithm::Sha256)
 }
 
@@ -271,7 +267,7 @@ pub async fn prepare(
     })?;
     let prepared_at = rfc3339(OffsetDateTime::now_utc());
     let document = pages::contract_document(lang, &user, &prepared_at);
-    let hash = eidlink_core::webeid::hash(hash_function, document.as_bytes());
+    let hash = eidlink_core::hash::hash(hash_function, document.as_bytes());
     let hash_b64 = base64::engine::general_purpose::STANDARD.encode(&hash);
     let pending = PendingSignature {
         certificate_b64: req.certificate,
@@ -511,6 +507,12 @@ mod tests {
         assert_eq!(choose_hash(&rsa), Some(HashAlgorithm::Sha256));
         assert_eq!(choose_hash(&[alg("ECC", "SHA3-256", "NONE")]), None);
         assert_eq!(choose_hash(&[]), None);
+        // Only schemes the wire knows count: ECC with PSS is none, an unknown entry is skipped.
+        assert_eq!(
+            choose_hash(&[alg("ECC", "SHA-384", "PSS"), alg("RSA", "SHA-256", "PKCS1.5")]),
+            Some(HashAlgorithm::Sha256)
+        );
+        assert_eq!(choose_hash(&[alg("EdDSA", "SHA-256", "NONE")]), None);
     }
 
     #[test]

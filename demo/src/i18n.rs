@@ -2,6 +2,7 @@
 //! server writes. The page script (`assets/app.js`) carries its own texts for the messages it shows.
 
 use axum::http::HeaderMap;
+use eidlink_lang::Language;
 
 /// A language of the site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -14,23 +15,26 @@ pub enum Lang {
 }
 
 impl Lang {
-    /// The ISO 639-1 code.
-    pub const fn code(self) -> &'static str {
+    /// The eidlink language this is (the demo speaks two of eidlink's four).
+    pub const fn language(self) -> Language {
         match self {
-            Lang::Fr => "fr",
-            Lang::En => "en",
+            Lang::Fr => Language::Fr,
+            Lang::En => Language::En,
         }
     }
 
-    /// Parses `fr` / `en` (case-insensitive, region ignored: `fr-BE`, `en_GB`).
+    /// The ISO 639-1 code.
+    pub const fn code(self) -> &'static str {
+        self.language().code()
+    }
+
+    /// Parses `fr` / `en` (case-insensitive, region ignored: `fr-BE`, `en_GB`), read by
+    /// eidlink-lang's one tag parser; eidlink's other languages are not the site's.
     pub fn parse(tag: &str) -> Option<Lang> {
-        let primary = tag.trim().split(['-', '_']).next().unwrap_or("");
-        if primary.eq_ignore_ascii_case("fr") {
-            Some(Lang::Fr)
-        } else if primary.eq_ignore_ascii_case("en") {
-            Some(Lang::En)
-        } else {
-            None
+        match Language::parse(tag)? {
+            Language::Fr => Some(Lang::Fr),
+            Language::En => Some(Lang::En),
+            Language::Nl | Language::De => None,
         }
     }
 
@@ -266,6 +270,12 @@ mod tests {
 
     #[test]
     fn query_then_accept_language_then_french() {
+        assert_eq!(Lang::parse("fr-BE"), Some(Lang::Fr));
+        assert_eq!(Lang::parse("EN_gb"), Some(Lang::En));
+        assert_eq!(Lang::parse("nl"), None, "eidlink speaks Dutch, the demo site does not");
+        for lang in [Lang::Fr, Lang::En] {
+            assert_eq!(Lang::parse(lang.code()), Some(lang));
+        }
         assert_eq!(Lang::negotiate(Some("en"), &with_accept("fr")), Lang::En);
         assert_eq!(Lang::negotiate(Some("xx"), &with_accept("en-GB,en;q=0.9")), Lang::En);
         assert_eq!(

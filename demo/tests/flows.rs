@@ -86,7 +86,7 @@ async fn login_sign_and_download() {
     let hash = unb64(record["hash"].as_str().unwrap());
     assert_eq!(
         hash,
-        eidlink_core::webeid::hash(HashAlgorithm::Sha384, document.as_bytes())
+        eidlink_core::hash::hash(HashAlgorithm::Sha384, document.as_bytes())
     );
     assert_eq!(record["hash"], prepared["hash"]);
     assert_eq!(unb64(record["signingCertificate"].as_str().unwrap()), pki.sign_der);

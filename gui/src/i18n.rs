@@ -1,77 +1,12 @@
 //! The dialog's texts in French, Dutch, German and English.
 //!
-//! The language is the request's `lang` when it is one of ours, else the system locale
-//! (`LANGUAGE`, `LC_ALL`, `LC_MESSAGES`, `LANG`, in the order gettext reads them), else English.
+//! The language is chosen by `eidlink-lang`'s one rule: the request's `lang` when it is one of
+//! ours, else the tray's setting, else the system locale, else English.
 //! Texts are templates: `{name}` is replaced by [`fill`].
 
-/// A language the dialog speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Lang {
-    /// Français.
-    Fr,
-    /// Nederlands.
-    Nl,
-    /// Deutsch.
-    De,
-    /// English.
-    En,
-}
+pub use eidlink_lang::Language;
 
-impl Lang {
-    /// Every language, in the order the texts are written below.
-    pub const ALL: [Lang; 4] = [Lang::Fr, Lang::Nl, Lang::De, Lang::En];
-
-    /// The ISO 639-1 code.
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Fr => "fr",
-            Lang::Nl => "nl",
-            Lang::De => "de",
-            Lang::En => "en",
-        }
-    }
-
-    /// Reads a language tag or a POSIX locale name: `fr`, `nl-BE`, `de_DE.UTF-8`, `en_GB@euro`.
-    pub fn from_tag(tag: &str) -> Option<Lang> {
-        let primary = tag.split(['-', '_', '.', '@']).next().unwrap_or_default().trim();
-        match primary.to_ascii_lowercase().as_str() {
-            "fr" => Some(Lang::Fr),
-            "nl" => Some(Lang::Nl),
-            "de" => Some(Lang::De),
-            "en" => Some(Lang::En),
-            _ => None,
-        }
-    }
-
-    /// The system language from the environment, if it is one of ours.
-    pub fn from_system() -> Option<Lang> {
-        system_lang_from(|name| std::env::var(name).ok())
-    }
-
-    /// The request's language if we speak it, else `system`, else English.
-    pub fn resolve(requested: Option<&str>, system: Option<Lang>) -> Lang {
-        requested.and_then(Lang::from_tag).or(system).unwrap_or(Lang::En)
-    }
-}
-
-/// The system language as gettext would pick it: `LANGUAGE` (a `:`-separated list, ignored when
-/// the locale is `C`/`POSIX`), then the first set of `LC_ALL`, `LC_MESSAGES`, `LANG`.
-pub fn system_lang_from(env: impl Fn(&str) -> Option<String>) -> Option<Lang> {
-    let get = |name: &str| env(name).filter(|v| !v.trim().is_empty());
-    let locale = get("LC_ALL").or_else(|| get("LC_MESSAGES")).or_else(|| get("LANG"));
-    let is_c = |l: &str| {
-        let base = l.split(['.', '@']).next().unwrap_or_default();
-        base == "C" || base == "POSIX"
-    };
-    if !locale.as_deref().is_some_and(is_c) {
-        if let Some(list) = get("LANGUAGE") {
-            if let Some(lang) = list.split(':').find_map(Lang::from_tag) {
-                return Some(lang);
-            }
-        }
-    }
-    locale.as_deref().and_then(Lang::from_tag)
-}
+use crate::protocol::Status;
 
 macro_rules! texts {
     ($( $(#[$doc:meta])* $name:ident { fr: $fr:literal, nl: $nl:literal, de: $de:literal, en: $en:literal $(,)? } )*) => {
@@ -86,13 +21,13 @@ macro_rules! texts {
             pub const ALL: &'static [Text] = &[$(Text::$name),*];
 
             /// The template in `lang`.
-            pub fn get(self, lang: Lang) -> &'static str {
+            pub fn get(self, lang: Language) -> &'static str {
                 match self {
                     $( Text::$name => match lang {
-                        Lang::Fr => $fr,
-                        Lang::Nl => $nl,
-                        Lang::De => $de,
-                        Lang::En => $en,
+                        Language::Fr => $fr,
+                        Language::Nl => $nl,
+                        Language::De => $de,
+                        Language::En => $en,
                     }, )*
                 }
             }
@@ -231,6 +166,13 @@ texts! {
         de: "Stecken Sie Ihre eID-Karte in den Leser.",
         en: "Insert your eID card in the reader.",
     }
+    /// Status: no card reader.
+    NoReader {
+        fr: "Branchez un lecteur de cartes.",
+        nl: "Sluit een kaartlezer aan.",
+        de: "Schließen Sie ein Kartenlesegerät an.",
+        en: "Connect a card reader.",
+    }
     /// Status: card removed.
     CardRemoved {
         fr: "La carte a été retirée. Réinsérez-la.",
@@ -240,8 +182,19 @@ texts! {
     }
 }
 
+/// What the dialog shows for a `status` from the host.
+pub fn status_text(status: Status) -> Text {
+    match status {
+        Status::InsertCard => Text::InsertCard,
+        Status::NoReader => Text::NoReader,
+        Status::CardRemoved => Text::CardRemoved,
+        // A status from a newer host: the host is busy with something.
+        Status::Working | Status::Unknown => Text::Working,
+    }
+}
+
 /// `text` in `lang`, its `{name}` placeholders replaced by `args`.
-pub fn fill(lang: Lang, text: Text, args: &[(&str, &str)]) -> String {
+pub fn fill(lang: Language, text: Text, args: &[(&str, &str)]) -> String {
     let mut out = text.get(lang).to_owned();
     for (name, value) in args {
         out = out.replace(&format!("{{{name}}}"), value);
@@ -250,7 +203,7 @@ pub fn fill(lang: Lang, text: Text, args: &[(&str, &str)]) -> String {
 }
 
 /// "3 tries left" with the right plural.
-pub fn tries_left(lang: Lang, n: u32) -> String {
+pub fn tries_left(lang: Language, n: u32) -> String {
     if n == 1 {
         Text::TriesLeftOne.get(lang).to_owned()
     } else {
@@ -259,7 +212,7 @@ pub fn tries_left(lang: Lang, n: u32) -> String {
 }
 
 /// "Wrong PIN, 2 tries left." with the right plural.
-pub fn wrong_pin(lang: Lang, tries_left: Option<u32>) -> String {
+pub fn wrong_pin(lang: Language, tries_left: Option<u32>) -> String {
     match tries_left {
         None => Text::WrongPin.get(lang).to_owned(),
         Some(1) => Text::WrongPinOne.get(lang).to_owned(),
@@ -268,7 +221,7 @@ pub fn wrong_pin(lang: Lang, tries_left: Option<u32>) -> String {
 }
 
 /// "4 to 12 digits" (or "6 digits").
-pub fn pin_length(lang: Lang, min: usize, max: usize) -> String {
+pub fn pin_length(lang: Language, min: usize, max: usize) -> String {
     if min == max {
         fill(lang, Text::PinLengthExact, &[("n", &min.to_string())])
     } else {
@@ -283,7 +236,7 @@ pub fn pin_length(lang: Lang, min: usize, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::{BTreeSet, HashMap};
+    use std::collections::BTreeSet;
 
     fn placeholders(s: &str) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
@@ -300,8 +253,8 @@ mod tests {
     #[test]
     fn every_text_exists_in_every_language_with_the_same_placeholders() {
         for &text in Text::ALL {
-            let en = placeholders(text.get(Lang::En));
-            for lang in Lang::ALL {
+            let en = placeholders(text.get(Language::En));
+            for lang in Language::ALL {
                 let s = text.get(lang);
                 assert!(!s.trim().is_empty(), "{text:?} empty in {lang:?}");
                 assert_eq!(s, s.trim(), "{text:?} in {lang:?} has stray spaces");
@@ -315,11 +268,38 @@ mod tests {
     }
 
     #[test]
+    fn every_status_the_host_sends_has_its_own_text_in_every_language() {
+        let mut seen = BTreeSet::new();
+        for status in Status::SENT {
+            let text = status_text(status);
+            // Only `working` may be shown as "working…": no_reader once was.
+            assert_eq!(
+                text == Text::Working,
+                status == Status::Working,
+                "{status:?} shown as {text:?}"
+            );
+            assert!(seen.insert(format!("{text:?}")), "{status:?} shares its text");
+            for lang in Language::ALL {
+                let s = text.get(lang);
+                assert!(
+                    !s.trim().is_empty() && !s.contains('{'),
+                    "{status:?} in {lang:?}: {s:?}"
+                );
+            }
+        }
+        assert_eq!(status_text(Status::Unknown), Text::Working);
+        assert_eq!(
+            status_text(Status::NoReader).get(Language::Nl),
+            "Sluit een kaartlezer aan."
+        );
+    }
+
+    #[test]
     fn translations_are_not_english_copies() {
         // Words that happen to be the same in two languages are fine; whole sentences are not.
         for &text in Text::ALL {
-            let en = text.get(Lang::En);
-            for lang in [Lang::Fr, Lang::Nl, Lang::De] {
+            let en = text.get(Language::En);
+            for lang in [Language::Fr, Language::Nl, Language::De] {
                 if en.len() > 12 {
                     assert_ne!(text.get(lang), en, "{text:?} in {lang:?} is the English text");
                 }
@@ -328,78 +308,18 @@ mod tests {
     }
 
     #[test]
-    fn tags_and_locales() {
-        assert_eq!(Lang::from_tag("fr"), Some(Lang::Fr));
-        assert_eq!(Lang::from_tag("NL-be"), Some(Lang::Nl));
-        assert_eq!(Lang::from_tag("de_DE.UTF-8"), Some(Lang::De));
-        assert_eq!(Lang::from_tag("en_GB@euro"), Some(Lang::En));
-        assert_eq!(Lang::from_tag("es"), None);
-        assert_eq!(Lang::from_tag(""), None);
-        assert_eq!(Lang::from_tag("C.UTF-8"), None);
-        for lang in Lang::ALL {
-            assert_eq!(Lang::from_tag(lang.code()), Some(lang));
-        }
-    }
-
-    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        move |name| map.get(name).cloned()
-    }
-
-    #[test]
-    fn system_locale_precedence() {
-        assert_eq!(system_lang_from(env(&[])), None);
-        assert_eq!(system_lang_from(env(&[("LANG", "nl_BE.UTF-8")])), Some(Lang::Nl));
-        assert_eq!(
-            system_lang_from(env(&[("LANG", "nl_BE.UTF-8"), ("LC_MESSAGES", "de_DE")])),
-            Some(Lang::De)
-        );
-        assert_eq!(
-            system_lang_from(env(&[
-                ("LANG", "nl_BE"),
-                ("LC_MESSAGES", "de_DE"),
-                ("LC_ALL", "fr_BE.UTF-8")
-            ])),
-            Some(Lang::Fr)
-        );
-        // empty values are unset
-        assert_eq!(
-            system_lang_from(env(&[("LANG", "de_AT"), ("LC_ALL", "")])),
-            Some(Lang::De)
-        );
-        // LANGUAGE wins, first language we speak
-        assert_eq!(
-            system_lang_from(env(&[("LANG", "en_US"), ("LANGUAGE", "es:nl:fr")])),
-            Some(Lang::Nl)
-        );
-        // ... except under the C locale
-        assert_eq!(system_lang_from(env(&[("LANG", "C.UTF-8"), ("LANGUAGE", "fr")])), None);
-        assert_eq!(system_lang_from(env(&[("LANG", "es_ES.UTF-8")])), None);
-        assert_eq!(system_lang_from(env(&[("LANG", "POSIX")])), None);
-    }
-
-    #[test]
-    fn resolution_falls_back_to_system_then_english() {
-        assert_eq!(Lang::resolve(Some("de"), Some(Lang::Fr)), Lang::De);
-        assert_eq!(Lang::resolve(Some("xx"), Some(Lang::Fr)), Lang::Fr);
-        assert_eq!(Lang::resolve(None, Some(Lang::Nl)), Lang::Nl);
-        assert_eq!(Lang::resolve(Some("xx"), None), Lang::En);
-        assert_eq!(Lang::resolve(None, None), Lang::En);
-    }
-
-    #[test]
     fn plurals_and_filling() {
-        assert_eq!(tries_left(Lang::En, 1), "1 try left");
-        assert_eq!(tries_left(Lang::En, 3), "3 tries left");
-        assert_eq!(tries_left(Lang::Fr, 2), "2 essais restants");
-        assert_eq!(tries_left(Lang::De, 1), "Noch 1 Versuch");
-        assert_eq!(wrong_pin(Lang::En, Some(2)), "Wrong PIN, 2 tries left.");
-        assert_eq!(wrong_pin(Lang::Nl, Some(1)), "Foute pincode, nog 1 poging.");
-        assert_eq!(wrong_pin(Lang::De, None), "Falsche PIN.");
-        assert_eq!(pin_length(Lang::En, 4, 12), "4 to 12 digits");
-        assert_eq!(pin_length(Lang::Fr, 6, 6), "6 chiffres");
-        assert_eq!(fill(Lang::En, Text::EnterPin, &[("label", "PIN2")]), "Your PIN2");
-        for lang in Lang::ALL {
+        assert_eq!(tries_left(Language::En, 1), "1 try left");
+        assert_eq!(tries_left(Language::En, 3), "3 tries left");
+        assert_eq!(tries_left(Language::Fr, 2), "2 essais restants");
+        assert_eq!(tries_left(Language::De, 1), "Noch 1 Versuch");
+        assert_eq!(wrong_pin(Language::En, Some(2)), "Wrong PIN, 2 tries left.");
+        assert_eq!(wrong_pin(Language::Nl, Some(1)), "Foute pincode, nog 1 poging.");
+        assert_eq!(wrong_pin(Language::De, None), "Falsche PIN.");
+        assert_eq!(pin_length(Language::En, 4, 12), "4 to 12 digits");
+        assert_eq!(pin_length(Language::Fr, 6, 6), "6 chiffres");
+        assert_eq!(fill(Language::En, Text::EnterPin, &[("label", "PIN2")]), "Your PIN2");
+        for lang in Language::ALL {
             for n in [0, 1, 2, 3, 10] {
                 assert!(!tries_left(lang, n).contains('{'));
                 assert!(!wrong_pin(lang, Some(n)).contains('{'));

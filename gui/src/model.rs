@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use zeroize::Zeroizing;
 
-use crate::i18n::Lang;
-use crate::protocol::{AskRequest, Origin, Purpose, Request, Response, StatusMessage};
+use crate::i18n::Language;
+use crate::protocol::{Ask, Origin, Purpose, Request, Response, Status};
 
 /// How long the consent button stays disabled after the question appears, so an Enter or click
 /// meant for the page cannot give consent (browsers delay their permission prompts the same way).
@@ -134,7 +134,7 @@ impl PinEntry {
 #[derive(Debug)]
 pub struct Asking {
     /// The request as received.
-    pub request: AskRequest,
+    pub request: Ask,
     /// Its origin, parsed.
     pub origin: Origin,
     /// The PIN typed so far (unused for `consent` and PIN pads).
@@ -142,7 +142,7 @@ pub struct Asking {
     /// Why the last keystroke was refused.
     pub hint: Option<InputHint>,
     /// A `status` received while this question is open.
-    pub notice: Option<StatusMessage>,
+    pub notice: Option<Status>,
     shown_at: Instant,
     focus_pending: bool,
 }
@@ -160,7 +160,10 @@ impl Asking {
 
     /// `(min, max)` digits.
     pub fn pin_bounds(&self) -> (usize, usize) {
-        self.request.pin.as_ref().map_or((0, 0), |p| (p.min, p.max))
+        self.request
+            .pin
+            .as_ref()
+            .map_or((0, 0), |p| (usize::from(p.min), usize::from(p.max)))
     }
 
     /// Tries left, from the PIN rules or else from the wrong-PIN error.
@@ -169,7 +172,12 @@ impl Asking {
             Some(crate::protocol::AskError::WrongPin { tries_left }) => *tries_left,
             _ => None,
         };
-        self.request.pin.as_ref().and_then(|p| p.tries_left).or(from_error)
+        self.request
+            .pin
+            .as_ref()
+            .and_then(|p| p.tries_left)
+            .or(from_error)
+            .map(u32::from)
     }
 
     /// The next wrong PIN blocks the card.
@@ -216,13 +224,13 @@ pub enum Phase {
     /// Answered; waiting for the host. Keeps the request answered, to go on showing it.
     Working {
         /// The request answered (it holds no PIN).
-        request: Box<AskRequest>,
+        request: Box<Ask>,
         /// The origin of the request answered.
         origin: Origin,
         /// What was answered.
         purpose: Purpose,
         /// The latest `status` from the host.
-        status: Option<StatusMessage>,
+        status: Option<Status>,
     },
     /// Closing.
     Exiting,
@@ -232,22 +240,19 @@ pub enum Phase {
 #[derive(Debug)]
 pub struct Model {
     phase: Phase,
-    lang: Lang,
-    system_lang: Option<Lang>,
+    lang: Language,
+    fallback: Option<Language>,
 }
 
 impl Model {
-    /// A dialog showing its first request. `system_lang` is the fallback when the request's
-    /// `lang` is not one of ours.
-    pub fn new(
-        first: AskRequest,
-        system_lang: Option<Lang>,
-        now: Instant,
-    ) -> Result<Model, crate::protocol::ParseError> {
+    /// A dialog showing its first request. `fallback` is the language when the request's `lang`
+    /// is absent or not one of ours: what the locale rule gives without a site language
+    /// ([`fallback_language`]); `None` means English.
+    pub fn new(first: Ask, fallback: Option<Language>, now: Instant) -> Result<Model, crate::protocol::ParseError> {
         let mut model = Model {
             phase: Phase::Exiting,
-            lang: Lang::En,
-            system_lang,
+            lang: Language::En,
+            fallback,
         };
         model.ask(first, now)?;
         Ok(model)
@@ -275,7 +280,7 @@ impl Model {
     }
 
     /// The language of the texts.
-    pub fn lang(&self) -> Lang {
+    pub fn lang(&self) -> Language {
         self.lang
     }
 
@@ -303,11 +308,15 @@ impl Model {
         }
     }
 
-    fn ask(&mut self, request: AskRequest, now: Instant) -> Result<(), crate::protocol::ParseError> {
-        request.check()?;
-        let origin = Origin::parse(&request.origin)?;
-        self.lang = Lang::resolve(request.lang.as_deref(), self.system_lang);
-        let max = request.pin.as_ref().map_or(0, |p| p.max);
+    fn ask(&mut self, request: Ask, now: Instant) -> Result<(), crate::protocol::ParseError> {
+        let origin = crate::protocol::check(&request)?;
+        self.lang = request
+            .lang
+            .as_deref()
+            .and_then(Language::parse)
+            .or(self.fallback)
+            .unwrap_or(Language::En);
+        let max = request.pin.as_ref().map_or(0, |p| usize::from(p.max));
         self.phase = Phase::Asking(Box::new(Asking {
             request,
             origin,
@@ -393,6 +402,13 @@ impl Model {
     }
 }
 
+/// The dialog's language when a request names none we speak: the same rule as the host's
+/// (`eidlink-lang`) without its first step: the tray's setting, else the system locale, else
+/// English. `setting` is config.toml's `language`.
+pub fn fallback_language(setting: Option<&str>, env: &impl eidlink_lang::Environment) -> Language {
+    eidlink_lang::resolve(None, setting, env)
+}
+
 /// Makes untrusted text safe to show on one line: drops control characters and the invisible
 /// formatting characters that can reorder or hide text (bidi overrides, zero-width characters),
 /// and shortens it to [`MAX_SHOWN_CHARS`].
@@ -425,7 +441,7 @@ mod tests {
         parse_request(json).unwrap()
     }
 
-    fn ask_of(json: &str) -> AskRequest {
+    fn ask_of(json: &str) -> Ask {
         match req(json) {
             Request::Ask(a) => *a,
             other => panic!("not an ask: {other:?}"),
@@ -488,7 +504,7 @@ mod tests {
         assert!(matches!(
             m.phase(),
             Phase::Working {
-                status: Some(StatusMessage::Working),
+                status: Some(Status::Working),
                 ..
             }
         ));
@@ -562,8 +578,8 @@ mod tests {
     #[test]
     fn consent_is_armed_after_a_delay() {
         let t0 = Instant::now();
-        let mut m = Model::new(ask_of(CONSENT), Some(Lang::Fr), t0).unwrap();
-        assert_eq!(m.lang(), Lang::Nl);
+        let mut m = Model::new(ask_of(CONSENT), Some(Language::Fr), t0).unwrap();
+        assert_eq!(m.lang(), Language::Nl);
         let a = m.asking().unwrap();
         assert!(!a.has_pin_field() && a.has_buttons());
         assert!(!a.can_submit(t0));
@@ -607,7 +623,7 @@ mod tests {
         assert!(m
             .handle(Event::Request(req(r#"{"type":"status","message":"card_removed"}"#)), t0)
             .is_empty());
-        assert_eq!(m.asking().unwrap().notice, Some(StatusMessage::CardRemoved));
+        assert_eq!(m.asking().unwrap().notice, Some(Status::CardRemoved));
         assert!(matches!(
             m.handle(Event::Request(Request::Close), t0)[..],
             [Effect::Exit]
@@ -709,24 +725,53 @@ mod tests {
         m.type_text("12");
         m.handle(Event::Request(req(r#"{"type":"status","message":"insert_card"}"#)), t0);
         let a = m.asking().unwrap();
-        assert_eq!(a.notice, Some(StatusMessage::InsertCard));
+        assert_eq!(a.notice, Some(Status::InsertCard));
         assert_eq!(a.pin.len(), 2, "the PIN typed so far stays");
     }
 
     #[test]
     fn language_follows_each_request() {
         let t0 = Instant::now();
-        let mut m = Model::new(ask_of(AUTH), Some(Lang::De), t0).unwrap();
-        assert_eq!(m.lang(), Lang::En);
+        let mut m = Model::new(ask_of(AUTH), Some(Language::De), t0).unwrap();
+        assert_eq!(m.lang(), Language::En);
         m.handle(
             Event::Request(req(&AUTH.replace(r#""lang":"en""#, r#""lang":"xx""#))),
             t0,
         );
-        assert_eq!(m.lang(), Lang::De, "unknown lang: system locale");
+        assert_eq!(m.lang(), Language::De, "unknown lang: system locale");
         let mut m = Model::new(ask_of(&AUTH.replace(r#""lang":"en","#, "")), None, t0).unwrap();
-        assert_eq!(m.lang(), Lang::En, "no lang, no system locale: English");
+        assert_eq!(m.lang(), Language::En, "no lang, no system locale: English");
         m.handle(Event::Request(req(CONSENT)), t0);
-        assert_eq!(m.lang(), Lang::Nl);
+        assert_eq!(m.lang(), Language::Nl);
+    }
+
+    #[test]
+    fn without_a_known_lang_the_dialog_applies_the_hosts_rule() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+        };
+        // the tray's setting, else the system locale, else English
+        assert_eq!(
+            fallback_language(Some("de"), &env(&[("LANG", "nl_BE.UTF-8")])),
+            Language::De
+        );
+        assert_eq!(
+            fallback_language(Some("xx"), &env(&[("LANG", "nl_BE.UTF-8")])),
+            Language::Nl
+        );
+        assert_eq!(fallback_language(None, &env(&[("LANGUAGE", "fr:nl")])), Language::Fr);
+        assert_eq!(fallback_language(None, &env(&[("LANG", "C")])), Language::En);
+        let t0 = Instant::now();
+        let tray = fallback_language(Some("nl"), &env(&[("LANG", "de_DE")]));
+        let no_lang = AUTH.replace(r#""lang":"en","#, "");
+        let m = Model::new(ask_of(&no_lang), Some(tray), t0).unwrap();
+        assert_eq!(m.lang(), Language::Nl);
+        // An unknown site language falls back to the tray's; a known one still comes first.
+        for (site, want) in [("es-ES", Language::Nl), ("fr-BE", Language::Fr)] {
+            let ask = AUTH.replace(r#""lang":"en""#, &format!(r#""lang":"{site}""#));
+            let m = Model::new(ask_of(&ask), Some(tray), t0).unwrap();
+            assert_eq!(m.lang(), want, "site lang {site}");
+        }
     }
 
     #[test]

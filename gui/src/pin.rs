@@ -16,9 +16,8 @@ use std::time::{Duration, Instant};
 
 use eframe::egui::{self, ColorImage, Vec2, ViewportCommand, WindowLevel};
 
-use crate::i18n::Lang;
 use crate::model::{Effect, Event, Model, Phase};
-use crate::protocol::{self, AskRequest, Line, Request, Response, StatusMessage};
+use crate::protocol::{self, Ask, Line, Request, Response, Status};
 use crate::view;
 
 /// How long the reader thread lets the window close itself before it ends the process.
@@ -76,7 +75,7 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, S
 #[derive(Debug)]
 pub enum Start {
     /// Show this question (and the last `status` seen before it, if any).
-    Ask(Box<AskRequest>, Option<StatusMessage>),
+    Ask(Box<Ask>, Option<Status>),
     /// Exit with this code without opening a window.
     Exit(u8),
 }
@@ -156,7 +155,7 @@ pub fn forward_requests(input: &mut impl BufRead, tx: &Sender<Incoming>, wake: &
 fn write_answer(response: &Response) -> io::Result<()> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
-    response.write_to(&mut out)
+    protocol::write_response(response, &mut out)
 }
 
 /// Screenshot mode: wait for the window to settle, grab a frame, save it, close.
@@ -324,7 +323,7 @@ pub fn save_png(path: &Path, image: &ColorImage) -> Result<(), String> {
 }
 
 /// A first guess of the window height, so it opens about centred before it fits its content.
-fn estimated_height(ask: &AskRequest) -> f32 {
+fn estimated_height(ask: &Ask) -> f32 {
     let mut h = 330.0;
     if ask.certificate.is_some() {
         h += 66.0;
@@ -365,7 +364,13 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     };
     let now = Instant::now();
     let height = estimated_height(&ask);
-    let mut model = match Model::new(*ask, Lang::from_system(), now) {
+    // The tray's language setting; a config file that cannot be read only loses that step.
+    let setting = eidlink_settings::Config::load(eidlink_settings::Dirs::new().as_ref())
+        .map_err(|e| eprintln!("eidlink-pin: {e}"))
+        .ok()
+        .and_then(|c| c.language);
+    let fallback = crate::model::fallback_language(setting.as_deref(), &eidlink_lang::Process);
+    let mut model = match Model::new(*ask, Some(fallback), now) {
         Ok(model) => model,
         Err(e) => {
             eprintln!("eidlink-pin: {e}");
@@ -482,7 +487,7 @@ mod tests {
         assert!(matches!(start(ASK), Start::Ask(_, None)), "no final newline");
         let s = format!("{{\"type\":\"status\",\"message\":\"insert_card\"}}\ngarbage\n{ASK}\n");
         assert!(
-            matches!(start(&s), Start::Ask(_, Some(StatusMessage::InsertCard))),
+            matches!(start(&s), Start::Ask(_, Some(Status::InsertCard))),
             "later bad lines are skipped"
         );
         assert!(matches!(

@@ -1,157 +1,19 @@
-//! The JSON-lines protocol between the native-messaging host and the PIN program
-//! (docs/pin-dialog-protocol.md): requests read from stdin, one answer line per `ask` on stdout.
-//!
-//! Parsing is lenient about unknown fields (a newer host may send more) and strict about what the
-//! dialog shows: an `ask` whose origin has no plain host, or a `sign` without a hash, is refused.
+//! The dialog's side of the JSON-lines protocol with the native-messaging host
+//! (docs/pin-dialog-protocol.md): the types are `eidlink-pin-protocol`'s, shared with the host;
+//! here are what only the dialog does: bounded line reading from stdin, the checks of what it
+//! shows (an `ask` whose origin has no plain host, or a `sign` without a hash, is refused), and
+//! writing the answer.
 
 use std::fmt;
 use std::io::{self, BufRead, Write};
 
-use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
+pub use eidlink_pin_protocol::{
+    Ask, AskError, CertificateInfo, Charset, HashInfo, PinRules, ProtocolError, Purpose, Request, Response, Status,
+    MAX_PIN_LEN,
+};
 
 /// Longest request line accepted (a certificate summary and a fingerprint fit in far less).
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
-
-/// Largest `pin.max` accepted: real cards allow 4 to 12 digits, PKCS#11 tokens a few more.
-pub const MAX_PIN_DIGITS: usize = 64;
-
-/// One line from the host.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Request {
-    /// Ask for consent or a PIN; answered by exactly one [`Response`] line.
-    Ask(Box<AskRequest>),
-    /// Something to show in the open dialog.
-    Status {
-        /// What happens on the host side.
-        message: StatusMessage,
-    },
-    /// Close the window and exit 0 (end of stdin means the same).
-    Close,
-}
-
-/// What the dialog asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Purpose {
-    /// Log in: PIN of the authentication key.
-    Authenticate,
-    /// Sign a document: PIN of the signing key; the request carries the hash.
-    Sign,
-    /// The site asks for the signing certificate: yes or no, no PIN.
-    Consent,
-}
-
-/// An `ask` request.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct AskRequest {
-    /// What is asked.
-    pub purpose: Purpose,
-    /// `scheme://host[:port]` of the page that asks.
-    pub origin: String,
-    /// `fr`, `nl`, `de` or `en`; anything else means the system locale.
-    #[serde(default)]
-    pub lang: Option<String>,
-    /// Card holder's name.
-    #[serde(default)]
-    pub holder: Option<String>,
-    /// The certificate of the key that will be used (or shared, for `consent`).
-    #[serde(default)]
-    pub certificate: Option<CertificateInfo>,
-    /// The hash to sign (`sign` only).
-    #[serde(default)]
-    pub hash: Option<HashInfo>,
-    /// PIN rules (null for `consent`).
-    #[serde(default)]
-    pub pin: Option<PinRules>,
-    /// The PIN is typed on the reader's keypad.
-    #[serde(default)]
-    pub pinpad: bool,
-    /// What went wrong with the previous attempt.
-    #[serde(default)]
-    pub error: Option<AskError>,
-}
-
-/// A summary of a certificate, as the host formats it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct CertificateInfo {
-    /// Subject common name (or a readable subject).
-    #[serde(default)]
-    pub subject: String,
-    /// Issuer common name.
-    #[serde(default)]
-    pub issuer: String,
-    /// First day of validity (`YYYY-MM-DD`).
-    #[serde(default)]
-    pub not_before: String,
-    /// Last day of validity (`YYYY-MM-DD`).
-    #[serde(default)]
-    pub not_after: String,
-}
-
-/// The hash a `sign` request will sign.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct HashInfo {
-    /// e.g. `SHA-256`.
-    pub function: String,
-    /// First bytes of the hash in hex, grouped.
-    pub fingerprint: String,
-}
-
-/// What the card accepts as a PIN.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct PinRules {
-    /// `PIN`, `PIN1` or `PIN2`.
-    #[serde(default = "default_pin_label")]
-    pub label: String,
-    /// Fewest digits.
-    pub min: usize,
-    /// Most digits.
-    pub max: usize,
-    /// Tries left before the PIN blocks, if known.
-    #[serde(default)]
-    pub tries_left: Option<u32>,
-    /// Tries allowed by the card, if known.
-    #[serde(default)]
-    pub max_tries: Option<u32>,
-}
-
-fn default_pin_label() -> String {
-    "PIN".to_owned()
-}
-
-/// The error of the previous attempt.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum AskError {
-    /// The card refused the PIN.
-    WrongPin {
-        /// Tries left, if known.
-        #[serde(default)]
-        tries_left: Option<u32>,
-    },
-    /// Any other error, already worded by the host.
-    Message {
-        /// The text to show.
-        text: String,
-    },
-}
-
-/// A `status` message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StatusMessage {
-    /// The host waits for a card.
-    InsertCard,
-    /// The card was removed.
-    CardRemoved,
-    /// The host is busy with the card.
-    Working,
-    /// A status this program does not know (shown as "working").
-    #[serde(other)]
-    Other,
-}
 
 /// Why a line was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,42 +27,32 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
+impl From<ProtocolError> for ParseError {
+    fn from(e: ProtocolError) -> Self {
+        ParseError(e.to_string())
+    }
+}
+
 /// Parses and checks one request line (without its newline).
 pub fn parse_request(line: &str) -> Result<Request, ParseError> {
-    let request: Request = serde_json::from_str(line).map_err(|e| ParseError(format!("bad JSON request: {e}")))?;
+    let request = Request::from_line(line)?;
     if let Request::Ask(ask) = &request {
-        ask.check()?;
+        check(ask)?;
     }
     Ok(request)
 }
 
-impl AskRequest {
-    /// Checks what the dialog relies on: a plain origin, PIN rules when a PIN is typed, a hash to
-    /// show when signing.
-    pub fn check(&self) -> Result<(), ParseError> {
-        Origin::parse(&self.origin)?;
-        match self.purpose {
-            Purpose::Authenticate | Purpose::Sign => {
-                if let Some(pin) = &self.pin {
-                    if pin.min == 0 || pin.min > pin.max || pin.max > MAX_PIN_DIGITS {
-                        return Err(ParseError(format!(
-                            "pin.min/pin.max must satisfy 1 <= min <= max <= {MAX_PIN_DIGITS} (got {}..{})",
-                            pin.min, pin.max
-                        )));
-                    }
-                } else if !self.pinpad {
-                    return Err(ParseError(
-                        "an authenticate or sign request needs `pin` rules".to_owned(),
-                    ));
-                }
-                if self.purpose == Purpose::Sign && self.hash.is_none() {
-                    return Err(ParseError("a sign request needs `hash`".to_owned()));
-                }
-            }
-            Purpose::Consent => {}
-        }
-        Ok(())
-    }
+/// Checks what the dialog relies on: a plain origin, PIN rules when a PIN is typed, a hash to
+/// show when signing. Returns the parsed origin.
+pub fn check(ask: &Ask) -> Result<Origin, ParseError> {
+    ask.check()?;
+    origin_of(ask)
+}
+
+/// The one place the dialog reads the request's origin. (The Web eID wire crate's origin type
+/// will replace [`Origin`] here.)
+pub fn origin_of(ask: &Ask) -> Result<Origin, ParseError> {
+    Origin::parse(&ask.origin)
 }
 
 /// An origin split into its parts.
@@ -276,60 +128,12 @@ impl Origin {
     }
 }
 
-/// The answer to an `ask`. `Debug` never shows the PIN.
-pub enum Response {
-    /// The PIN the user typed (digits only).
-    Pin(Zeroizing<String>),
-    /// Consent given.
-    Confirmed,
-    /// Escape, Cancel or the window closed.
-    Cancelled,
-}
-
-impl fmt::Debug for Response {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Response::Pin(_) => f.write_str("Pin(REDACTED)"),
-            Response::Confirmed => f.write_str("Confirmed"),
-            Response::Cancelled => f.write_str("Cancelled"),
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct ResultLine<'a> {
-    result: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pin: Option<&'a str>,
-}
-
-impl Response {
-    /// The answer line, newline included, in a buffer that is wiped when dropped. The buffer is
-    /// allocated once, large enough, so serializing never leaves a copy of the PIN behind.
-    pub fn to_line(&self) -> Zeroizing<Vec<u8>> {
-        let (result, pin) = match self {
-            Response::Pin(pin) => ("pin", Some(pin.as_str())),
-            Response::Confirmed => ("confirmed", None),
-            Response::Cancelled => ("cancelled", None),
-        };
-        let capacity = 64 + pin.map_or(0, |p| p.len() * 6);
-        let mut line = Zeroizing::new(Vec::with_capacity(capacity));
-        // Writing into a Vec cannot fail, and two &str fields always serialize.
-        if serde_json::to_writer(&mut *line, &ResultLine { result, pin }).is_err() {
-            line.clear();
-            line.extend_from_slice(br#"{"result":"cancelled"}"#);
-        }
-        line.push(b'\n');
-        line
-    }
-
-    /// Writes the answer line with a single `write_all` (so std's line-buffered stdout passes it
-    /// straight through instead of keeping a copy in its buffer) and flushes.
-    pub fn write_to(&self, out: &mut impl Write) -> io::Result<()> {
-        let line = self.to_line();
-        out.write_all(&line)?;
-        out.flush()
-    }
+/// Writes the answer line with a single `write_all` (so std's line-buffered stdout passes it
+/// straight through instead of keeping a copy in its buffer) and flushes.
+pub fn write_response(response: &Response, out: &mut impl Write) -> io::Result<()> {
+    let line = response.to_line();
+    out.write_all(&line)?;
+    out.flush()
 }
 
 /// One line read by [`read_line`].
@@ -395,11 +199,9 @@ pub fn read_line(input: &mut impl BufRead, max: usize) -> io::Result<Line> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zeroize::Zeroizing;
 
-    const ASK: &str = r#"{"type":"ask","purpose":"sign","origin":"https://service.example.be","lang":"fr",
-        "holder":"Alice Specimen","certificate":{"subject":"Alice Specimen (Signature)","issuer":"Citizen CA",
-        "not_before":"2024-01-01","not_after":"2034-01-01"},"hash":{"function":"SHA-256","fingerprint":"3A7F 19C2"},
-        "pin":{"label":"PIN","min":4,"max":12,"tries_left":3,"max_tries":3},"pinpad":false,"error":null}"#;
+    const ASK: &str = eidlink_pin_protocol::DOC_EXAMPLE_ASK;
 
     #[test]
     fn parses_the_documented_ask() {
@@ -442,13 +244,13 @@ mod tests {
         assert_eq!(
             parse_request(r#"{"type":"status","message":"insert_card"}"#).unwrap(),
             Request::Status {
-                message: StatusMessage::InsertCard
+                message: Status::InsertCard
             }
         );
         assert_eq!(
             parse_request(r#"{"type":"status","message":"reticulating"}"#).unwrap(),
             Request::Status {
-                message: StatusMessage::Other
+                message: Status::Unknown
             }
         );
         assert_eq!(parse_request(r#"{"type":"close"}"#).unwrap(), Request::Close);
@@ -524,7 +326,7 @@ mod tests {
         assert_eq!(&Response::Confirmed.to_line()[..], b"{\"result\":\"confirmed\"}\n");
         assert_eq!(&Response::Cancelled.to_line()[..], b"{\"result\":\"cancelled\"}\n");
         let mut out = Vec::new();
-        Response::Cancelled.write_to(&mut out).unwrap();
+        write_response(&Response::Cancelled, &mut out).unwrap();
         assert_eq!(out, b"{\"result\":\"cancelled\"}\n");
     }
 

@@ -10,9 +10,9 @@ use eframe::egui::{
     Vec2, WidgetInfo,
 };
 
-use crate::i18n::{self, Lang, Text};
+use crate::i18n::{self, Language, Text};
 use crate::model::{display_text, Asking, Effect, Event, InputHint, Model, Phase};
-use crate::protocol::{AskError, AskRequest, Origin, Purpose, StatusMessage};
+use crate::protocol::{Ask, AskError, Origin, Purpose};
 
 /// Window width in points; the height follows the content.
 pub const WIDTH: f32 = 460.0;
@@ -61,11 +61,7 @@ pub fn show(ui: &mut Ui, model: &mut Model, now: Instant) -> Output {
                 ui.label(explain_text(*purpose).get(lang));
                 details(ui, lang, request);
                 ui.add_space(8.0);
-                let text = match status {
-                    Some(StatusMessage::InsertCard) => Text::InsertCard,
-                    Some(StatusMessage::CardRemoved) => Text::CardRemoved,
-                    Some(StatusMessage::Working | StatusMessage::Other) | None => Text::Working,
-                };
+                let text = status.map_or(Text::Working, i18n::status_text);
                 busy_line(ui, text.get(lang));
                 out.repaint_after = Some(Duration::from_millis(250));
             }
@@ -93,7 +89,7 @@ fn explain_text(purpose: Purpose) -> Text {
 }
 
 /// The host, big and first: what the user must check.
-fn site_header(ui: &mut Ui, lang: Lang, origin: &Origin) {
+fn site_header(ui: &mut Ui, lang: Language, origin: &Origin) {
     Frame::new()
         .fill(ui.visuals().faint_bg_color)
         .stroke(ui.visuals().widgets.noninteractive.bg_stroke)
@@ -123,7 +119,7 @@ fn site_header(ui: &mut Ui, lang: Lang, origin: &Origin) {
     ui.label(RichText::new(Text::CheckHost.get(lang)).size(SMALL).weak());
 }
 
-fn asking(ui: &mut Ui, model: &mut Model, lang: Lang, now: Instant, out: &mut Output) {
+fn asking(ui: &mut Ui, model: &mut Model, lang: Language, now: Instant, out: &mut Output) {
     // Keys first: the text typed this frame is in the PIN before the field is drawn.
     read_pin_keys(ui, model);
     let Some(a) = model.asking_mut() else { return };
@@ -136,16 +132,18 @@ fn asking(ui: &mut Ui, model: &mut Model, lang: Lang, now: Instant, out: &mut Ou
     details(ui, lang, &a.request);
 
     if let Some(notice) = a.notice {
-        let text = match notice {
-            StatusMessage::InsertCard => Text::InsertCard,
-            StatusMessage::CardRemoved => Text::CardRemoved,
-            StatusMessage::Working | StatusMessage::Other => Text::Working,
-        };
+        let text = i18n::status_text(notice);
         banner(ui, text.get(lang), ui.visuals().warn_fg_color, false);
     }
     match &a.request.error {
         Some(AskError::WrongPin { tries_left }) => {
-            let tries = a.request.pin.as_ref().and_then(|p| p.tries_left).or(*tries_left);
+            let tries = a
+                .request
+                .pin
+                .as_ref()
+                .and_then(|p| p.tries_left)
+                .or(*tries_left)
+                .map(u32::from);
             banner(ui, &i18n::wrong_pin(lang, tries), ui.visuals().error_fg_color, false);
         }
         Some(AskError::Message { text }) => banner(ui, &display_text(text), ui.visuals().error_fg_color, false),
@@ -215,7 +213,7 @@ fn asking(ui: &mut Ui, model: &mut Model, lang: Lang, now: Instant, out: &mut Ou
 }
 
 /// Holder, certificate and (for signing) the hash.
-fn details(ui: &mut Ui, lang: Lang, r: &AskRequest) {
+fn details(ui: &mut Ui, lang: Language, r: &Ask) {
     let mut rows: Vec<(Text, String)> = Vec::new();
     if let Some(holder) = r.holder.as_deref().map(display_text).filter(|h| !h.is_empty()) {
         rows.push((Text::Holder, holder));
@@ -363,7 +361,7 @@ fn read_pin_keys(ui: &Ui, model: &mut Model) {
 }
 
 /// The masked PIN field: one bullet per digit, no text ever drawn.
-fn pin_field(ui: &mut Ui, lang: Lang, a: &mut Asking, label: &str) {
+fn pin_field(ui: &mut Ui, lang: Language, a: &mut Asking, label: &str) {
     let title = i18n::fill(lang, Text::EnterPin, &[("label", label)]);
     let (min, max) = a.pin_bounds();
     let label_response = ui.label(RichText::new(&title).strong());

@@ -8,7 +8,7 @@ use eframe::egui::{self, accesskit::Role, Key};
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 
-use eidlink_gui::i18n::{Lang, Text};
+use eidlink_gui::i18n::{Language, Text};
 use eidlink_gui::model::{Effect, Model, Phase};
 use eidlink_gui::protocol::{parse_request, Request};
 use eidlink_gui::view;
@@ -215,7 +215,7 @@ fn languages() {
 fn every_text_in_every_language_has_glyphs_in_the_bundled_fonts() {
     // egui_kittest fails on a character the fonts cannot draw (it caught "⚠" and "●").
     let mut h = Harness::new_ui(|ui| {
-        for lang in Lang::ALL {
+        for lang in Language::ALL {
             for &text in Text::ALL {
                 ui.label(text.get(lang));
             }
@@ -227,7 +227,7 @@ fn every_text_in_every_language_has_glyphs_in_the_bundled_fonts() {
 #[test]
 fn every_fixture_in_every_language_draws() {
     for json in [AUTH, SIGN, CONSENT, LAST_TRY, PINPAD] {
-        for lang in Lang::ALL {
+        for lang in Language::ALL {
             let json = json.replace(r#""lang":"en""#, &format!(r#""lang":"{}""#, lang.code()));
             let mut h = harness(&json);
             h.run_steps(2);

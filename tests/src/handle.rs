@@ -32,7 +32,8 @@ use crate::vpcd::{self, Message};
 /// How to run the card.
 #[derive(Debug, Clone)]
 pub struct HandleConfig {
-    /// vpcd port: 35963 = `Virtual PCD 00 00`, 35964 = `Virtual PCD 00 01`.
+    /// vpcd port: 35963 = `Virtual PCD 00 00`, 35964 = `Virtual PCD 00 01` (default:
+    /// [`vpcd::port`], the tests' pcscd).
     pub port: u16,
     /// Insert the card at start (default `true`).
     pub inserted: bool,
@@ -52,7 +53,7 @@ pub struct HandleConfig {
 impl Default for HandleConfig {
     fn default() -> Self {
         HandleConfig {
-            port: vpcd::DEFAULT_PORT,
+            port: vpcd::port(),
             inserted: true,
             apdu_log: None,
             reconnect_interval: Duration::from_millis(100),

@@ -1,8 +1,9 @@
 //! vsmartcard vpcd wire protocol, card side (cards.md §6).
 //!
 //! vpcd (the pcscd driver) listens on TCP 35963 (reader `Virtual PCD 00 00`)
-//! and 35964 (`Virtual PCD 00 01`); the card connects as a client, and the
-//! connection itself is the card insertion. Frames in both directions are a
+//! and 35964 (`Virtual PCD 00 01`) by default; the pcscd of scripts/lib.sh uses
+//! another pair ([`port`], [`second_port`]). The card connects as a client, and
+//! the connection itself is the card insertion. Frames in both directions are a
 //! 2-byte big-endian length and a payload. A 1-byte payload is a control
 //! message (00 power off, 01 power on, 02 reset, 04 get ATR) of which only
 //! GET ATR is answered; any longer payload is a C-APDU answered with the
@@ -16,6 +17,38 @@ use std::time::Duration;
 pub const DEFAULT_PORT: u16 = 35963;
 /// vpcd port of the second virtual reader (`Virtual PCD 00 01`).
 pub const SECOND_PORT: u16 = 35964;
+/// The first vpcd port of the pcscd the tests use, when it is not the default: scripts/lib.sh
+/// runs a private pcscd on its own port pair so that it never touches somebody else's pcscd.
+pub const PORT_ENV: &str = "EIDLINK_VPCD_PORT";
+
+/// vpcd port of the first reader of the tests' pcscd: [`PORT_ENV`], else [`DEFAULT_PORT`].
+pub fn port() -> u16 {
+    port_from(std::env::var(PORT_ENV).ok().as_deref())
+}
+
+/// vpcd port of the second reader: vpcd's second slot listens on the next port.
+pub fn second_port() -> u16 {
+    port_from_second(port())
+}
+
+/// [`port`] from the variable's value. A value that is not a port (with room for the second
+/// one) is reported and the default is used: the test then says nothing listens there.
+fn port_from(value: Option<&str>) -> u16 {
+    let Some(value) = value.filter(|v| !v.is_empty()) else {
+        return DEFAULT_PORT;
+    };
+    match value.trim().parse::<u16>() {
+        Ok(port) if port != 0 && port < u16::MAX => port,
+        _ => {
+            eprintln!("{PORT_ENV}={value:?} is not a TCP port below 65535: using vpcd's default {DEFAULT_PORT}");
+            DEFAULT_PORT
+        }
+    }
+}
+
+fn port_from_second(first: u16) -> u16 {
+    first.checked_add(1).unwrap_or(SECOND_PORT)
+}
 
 /// One message from vpcd.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,5 +183,17 @@ mod tests {
    1: 0100007F:8C7C 0100007F:A000 01 00000000:00000000 00:00000000 00000000     0\n";
         assert!(table_has_listener(table, 35963));
         assert!(!table_has_listener(table, 35964));
+    }
+
+    #[test]
+    fn port_from_the_environment_or_the_default() {
+        assert_eq!(port_from(None), DEFAULT_PORT);
+        assert_eq!(port_from(Some("")), DEFAULT_PORT);
+        assert_eq!(port_from(Some("36640")), 36640);
+        assert_eq!(port_from_second(36640), 36641);
+        assert_eq!(port_from_second(DEFAULT_PORT), SECOND_PORT);
+        for bad in ["0", "65535", "65536", "port", "-1"] {
+            assert_eq!(port_from(Some(bad)), DEFAULT_PORT, "{bad}");
+        }
     }
 }

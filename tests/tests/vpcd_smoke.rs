@@ -11,7 +11,7 @@ use std::ffi::CString;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use eidlink_tests::vpcd::{listener_present, DEFAULT_PORT};
+use eidlink_tests::vpcd::{self, listener_present};
 use eidlink_tests::{vpcd_test_lock, HandleConfig, Profile, VirtualCardHandle};
 use pcsc::{Context, Disposition, Protocols, ReaderState, Scope, ShareMode, State};
 
@@ -20,9 +20,10 @@ const T: Duration = Duration::from_secs(10);
 
 /// Fails with instructions when pcscd/vpcd is not there.
 fn require_vpcd() {
+    let port = vpcd::port();
     assert!(
-        listener_present(DEFAULT_PORT),
-        "nothing LISTENs on TCP {DEFAULT_PORT}: pcscd with the vsmartcard-vpcd driver is not \
+        listener_present(port),
+        "nothing LISTENs on TCP {port}: pcscd with the vsmartcard-vpcd driver is not \
          running. Start it (as root) with `pcscd -f > /tmp/pcscd.log 2>&1 &` (packages pcscd and \
          vsmartcard-vpcd), then re-run the tests."
     );
@@ -32,7 +33,7 @@ fn start(profile: Profile) -> VirtualCardHandle {
     let handle = VirtualCardHandle::start_with(
         common::card(profile),
         HandleConfig {
-            port: DEFAULT_PORT,
+            port: vpcd::port(),
             ..HandleConfig::default()
         },
     )

@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use eidlink_tests::vpcd::{listener_present, DEFAULT_PORT};
+use eidlink_tests::vpcd::{self, listener_present};
 use eidlink_tests::xvfb::Display;
 use eidlink_tests::{CardOptions, HandleConfig, Profile, VirtualCard, VirtualCardHandle};
 use pcsc::{Context, ReaderState, Scope, State};
@@ -314,7 +314,7 @@ fn main() {
         return;
     }
     assert!(
-        listener_present(DEFAULT_PORT),
+        listener_present(vpcd::port()),
         "pcscd with the vsmartcard vpcd driver is not running: start it as scripts/test.sh does"
     );
     let cycles = env_number("EIDLINK_BENCH_CYCLES", 20);
@@ -329,7 +329,7 @@ fn main() {
     let card = VirtualCardHandle::start_with(
         VirtualCard::new(Profile::Belpic18, &CardOptions::default()).unwrap(),
         HandleConfig {
-            port: DEFAULT_PORT,
+            port: vpcd::port(),
             inserted: false,
             apdu_log: Some(card_log.clone()),
             ..HandleConfig::default()

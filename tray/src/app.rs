@@ -121,7 +121,7 @@ struct TrayApp {
     tray: Option<SysTray>,
     dirs: Option<Dirs>,
     autostart: Option<Autostart>,
-    shown: Option<(Overall, eidlink_settings::config::Language)>,
+    shown: Option<(Overall, eidlink_lang::Language)>,
     state_file: Option<PathBuf>,
     last_dump: Option<serde_json::Value>,
     seq: u64,

@@ -2,11 +2,9 @@
 //! validity, PIN tries left (read without spending a try). Runs off the UI thread; through PC/SC it
 //! holds the card for one transaction on a shared connection and leaves it as it was.
 
-use eidlink_certinfo as certinfo;
 use eidlink_core::{detect, CardChannel, CardDriver, CardError, CardInfo, CertificateKind, KeyRole, PinInfo, Token};
 use eidlink_core::{CardTransport, TransportError};
 use eidlink_pcsc::PcscTransport;
-use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::state::{CardOutcome, CardSummary, CertValidity, ReadProblem};
 
@@ -73,10 +71,10 @@ fn optional<T>(what: &str, r: Result<T, CardError>) -> Result<Option<T>, ReadErr
 
 /// The validity of a DER certificate, as Unix times.
 pub fn validity(der: &[u8]) -> Option<CertValidity> {
-    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    let s = eidlink_cert::summarize(der).ok()?;
     Some(CertValidity {
-        not_before: cert.validity().not_before.timestamp(),
-        not_after: cert.validity().not_after.timestamp(),
+        not_before: s.not_before_unix,
+        not_after: s.not_after_unix,
     })
 }
 
@@ -94,7 +92,7 @@ fn summarize(source: &mut dyn Source, card_name: &str, has_signing_pin: bool) ->
     let who = auth
         .iter()
         .chain(sign.iter())
-        .find_map(|der| certinfo::summarize(der).ok());
+        .find_map(|der| eidlink_cert::summarize(der).ok());
     let auth_pin = optional("authentication PIN", source.pin_info(KeyRole::Authentication))?;
     let sign_pin = if has_signing_pin {
         optional("signing PIN", source.pin_info(KeyRole::Signing))?

@@ -3,7 +3,7 @@
 //! Every text is one row of four translations, so a missing one is a compile error rather than an
 //! English word in a French window. Templates carry `{name}` slots, filled by [`fill`].
 
-use eidlink_settings::config::Language;
+use eidlink_lang::Language;
 
 use crate::state::{Action, Overall, Role, Warning};
 

@@ -9,7 +9,7 @@
 use tray_icon::menu::{Menu, MenuEvent, MenuId, MenuItem, PredefinedMenuItem};
 use tray_icon::{Icon, MouseButton, TrayIcon, TrayIconBuilder, TrayIconEvent};
 
-use eidlink_settings::config::Language;
+use eidlink_lang::Language;
 
 use crate::i18n::{self, Text};
 use crate::icon;

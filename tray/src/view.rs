@@ -5,7 +5,8 @@
 //! caller's business.
 
 use eframe::egui::{self, Color32, CornerRadius, Frame, Margin, RichText, Stroke, Ui};
-use eidlink_settings::config::{Language, UiSettings};
+use eidlink_lang::Language;
+use eidlink_settings::config::UiSettings;
 use eidlink_settings::history::{self, Entry, Forget};
 
 use crate::i18n::{self, fill, Text};
@@ -406,13 +407,7 @@ fn settings_page(ui: &mut Ui, screen: &mut Screen, actions: &mut Vec<UiAction>) 
     let before = s.ui;
     ui.spacing_mut().item_spacing.y = 8.0;
     ui.horizontal(|ui| {
-        let name = |l: Option<Language>| match l {
-            None => Text::SystemLanguage.get(lang),
-            Some(Language::Fr) => "Français",
-            Some(Language::Nl) => "Nederlands",
-            Some(Language::De) => "Deutsch",
-            Some(Language::En) => "English",
-        };
+        let name = |l: Option<Language>| l.map_or(Text::SystemLanguage.get(lang), Language::native_name);
         egui::ComboBox::from_label(Text::Language.get(lang))
             .selected_text(name(s.ui.language))
             .show_ui(ui, |ui| {

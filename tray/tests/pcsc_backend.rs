@@ -7,7 +7,7 @@ use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant, SystemTime};
 
 use eidlink_pcsc::monitor::MonitorOptions;
-use eidlink_tests::vpcd::{listener_present, DEFAULT_PORT};
+use eidlink_tests::vpcd::{self, listener_present};
 use eidlink_tests::{pki, vpcd_test_lock, CardOptions, Profile, VirtualCardHandle};
 use eidlink_tray::backend::Backend;
 use eidlink_tray::state::{Action, AppState, Event, Overall, Role};
@@ -45,7 +45,7 @@ fn card_state(state: &AppState) -> Option<Overall> {
 fn a_card_becomes_ready_with_its_details_and_no_try_spent() {
     let _lock = vpcd_test_lock();
     assert!(
-        listener_present(DEFAULT_PORT),
+        listener_present(vpcd::port()),
         "pcscd with the vpcd driver is not running"
     );
     let (backend, rx) = Backend::with_channel(MonitorOptions::default()).unwrap();
@@ -56,7 +56,7 @@ fn a_card_becomes_ready_with_its_details_and_no_try_spent() {
         tries_left: Some(2),
         ..CardOptions::default()
     };
-    let card = VirtualCardHandle::start(Profile::Belpic18, &options, DEFAULT_PORT).unwrap();
+    let card = VirtualCardHandle::start(Profile::Belpic18, &options, vpcd::port()).unwrap();
     until(&backend, &rx, &mut state, |s| card_state(s) == Some(Overall::Ready));
     let summary = state.reader(READER).and_then(|r| r.summary()).unwrap().clone();
     assert_eq!(summary.card_name, "Belgian eID (applet 1.8, EC P-384)");
@@ -82,7 +82,7 @@ fn a_card_becomes_ready_with_its_details_and_no_try_spent() {
         tries_left: Some(0),
         ..CardOptions::default()
     };
-    let card = VirtualCardHandle::start(Profile::Belpic18, &options, DEFAULT_PORT).unwrap();
+    let card = VirtualCardHandle::start(Profile::Belpic18, &options, vpcd::port()).unwrap();
     until(&backend, &rx, &mut state, |s| {
         card_state(s) == Some(Overall::Problem(Action::PinBlocked(Role::Authentication)))
     });

@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use eidlink_tests::vpcd::DEFAULT_PORT;
+use eidlink_tests::vpcd;
 use eidlink_tests::xvfb::Display;
 use eidlink_tests::{vpcd_test_lock, CardOptions, Profile, VirtualCardHandle};
 use serde_json::Value;
@@ -222,7 +222,7 @@ fn hidden_at_login_icon_follows_the_card_and_opens_the_window() {
         .build()
         .unwrap();
 
-    let card = VirtualCardHandle::start(Profile::Belpic18, &CardOptions::default(), DEFAULT_PORT).unwrap();
+    let card = VirtualCardHandle::start(Profile::Belpic18, &CardOptions::default(), vpcd::port()).unwrap();
     card.remove();
     card.wait_removed(TIMEOUT).unwrap();
 

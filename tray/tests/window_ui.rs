@@ -9,8 +9,9 @@ use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 
 use eidlink_core::{Atr, PinInfo};
+use eidlink_lang::Language;
 use eidlink_pcsc::monitor::MonitorEvent;
-use eidlink_settings::config::{Language, UiSettings};
+use eidlink_settings::config::UiSettings;
 use eidlink_settings::history::{Entry, Forget};
 use eidlink_tray::state::{AppState, CardOutcome, CardSummary, CertValidity, Effect, Event, UnixTime};
 use eidlink_tray::view::{self, Page, Screen, SettingsScreen, TrayMode, UiAction};

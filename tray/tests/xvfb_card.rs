@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use eidlink_tests::vpcd::{listener_present, DEFAULT_PORT, SECOND_PORT};
+use eidlink_tests::vpcd::{self, listener_present};
 use eidlink_tests::xvfb::{screenshot_dir, Display};
 use eidlink_tests::{pki, vpcd_test_lock, CardOptions, HandleConfig, Profile, VirtualCard, VirtualCardHandle};
 use serde_json::Value;
@@ -31,10 +31,11 @@ fn display() -> Display {
 }
 
 fn require_vpcd() {
+    let (first, second) = (vpcd::port(), vpcd::second_port());
     assert!(
-        listener_present(DEFAULT_PORT) && listener_present(SECOND_PORT),
-        "pcscd with the vsmartcard vpcd driver is not running (nothing listens on {DEFAULT_PORT} and \
-         {SECOND_PORT}): run `bash scripts/test.sh`, or install vsmartcard-vpcd and start `pcscd -f`"
+        listener_present(first) && listener_present(second),
+        "pcscd with the vsmartcard vpcd driver is not running (nothing listens on {first} and \
+         {second}): run `bash scripts/test.sh`, or install vsmartcard-vpcd and start `pcscd -f`"
     );
 }
 
@@ -42,15 +43,19 @@ fn require_vpcd() {
 /// `WM_DELETE_WINDOW` message. (`xdotool windowclose` destroys the window instead, which no window
 /// manager does, and winit panics on it.)
 fn close_window(display: &Display, window: &str) {
-    use x11rb::connection::Connection as _;
     use x11rb::protocol::xproto::{ClientMessageEvent, ConnectionExt as _, EventMask};
     let window: u32 = window.trim().parse().expect("a window id");
     let (conn, _) = x11rb::connect(Some(display.name())).expect("connect to Xvfb");
     let atom = |name: &[u8]| conn.intern_atom(false, name).unwrap().reply().unwrap().atom;
     let (protocols, delete) = (atom(b"WM_PROTOCOLS"), atom(b"WM_DELETE_WINDOW"));
     let event = ClientMessageEvent::new(32, window, protocols, [delete, x11rb::CURRENT_TIME, 0, 0, 0]);
-    conn.send_event(false, window, EventMask::NO_EVENT, event).unwrap();
-    conn.flush().unwrap();
+    // Checked, that is a round trip: the server has handled the request before the connection
+    // closes. Only flushed, the request may be dropped with the closing connection, and the app
+    // never sees it (seen with Debian 12's Xvfb).
+    conn.send_event(false, window, EventMask::NO_EVENT, event)
+        .unwrap()
+        .check()
+        .expect("the X server took the close message");
 }
 
 /// A scratch home for one app: HOME and the XDG directories point inside it, so no user
@@ -315,7 +320,7 @@ fn the_window_follows_the_card_and_closing_it_quits() {
     require_vpcd();
     let display = display();
     let home = Home::new("card");
-    let card = card(&CardOptions::default(), DEFAULT_PORT, false);
+    let card = card(&CardOptions::default(), vpcd::port(), false);
     let mut app = App::start(&display, &home, &[]);
 
     // The card is out: the window asks for it.
@@ -426,7 +431,7 @@ fn card_with_blocked_pin() -> VirtualCardHandle {
         tries_left: Some(0),
         ..CardOptions::default()
     };
-    card(&options, SECOND_PORT, true)
+    card(&options, vpcd::second_port(), true)
 }
 
 /// Without pcscd the window says to start the service; when the service is there again, the app

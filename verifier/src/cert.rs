@@ -1,7 +1,8 @@
 //! Certificate checks of protocol.md §4 steps 2 to 5: parsing, purpose, policies, validity, and one
 //! link of a PKIX path (issuer name, CA constraints, signature).
 
-use eidlink_core::HashAlgorithm;
+use eidlink_cert::PublicKey;
+use eidlink_core::{Digest, HashAlgorithm};
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::ParsedExtension;
 use x509_parser::oid_registry::{
@@ -11,7 +12,6 @@ use x509_parser::prelude::FromDer;
 use x509_parser::x509::X509Name;
 
 use crate::error::{ConfigError, VerifyError};
-use crate::key::{EcdsaEncoding, PublicKey};
 
 /// id-kp-clientAuth (RFC 5280 §4.2.1.12), what an authentication certificate's EKU must contain.
 pub const OID_CLIENT_AUTH: &str = "1.3.6.1.5.5.7.3.2";
@@ -142,7 +142,7 @@ pub(crate) fn display_name(cert: &X509Certificate<'_>) -> String {
 
 /// The certificate's public key.
 pub(crate) fn public_key(cert: &X509Certificate<'_>) -> Result<PublicKey, VerifyError> {
-    PublicKey::from_spki(cert.public_key())
+    PublicKey::from_spki_der(cert.public_key().raw).map_err(|e| VerifyError::UnsupportedKey(e.to_string()))
 }
 
 /// §4.3: keyUsage present with digitalSignature; extendedKeyUsage, if present, with clientAuth. An
@@ -289,9 +289,10 @@ pub(crate) fn signed_by(child: &X509Certificate<'_>, issuer: &X509Certificate<'_
     let sig = child.signature_value.data.as_ref();
     let oid = child.signature_algorithm.algorithm.to_id_string();
     let unsupported = || VerifyError::UnsupportedSignatureAlgorithm(oid.clone());
-    let digest = |h: HashAlgorithm| eidlink_core::webeid::hash(h, tbs);
-    let ecdsa = |h: HashAlgorithm| Ok(key.verify_ecdsa(&digest(h), sig, EcdsaEncoding::Der).unwrap_or(false));
-    let pkcs1 = |h: HashAlgorithm| Ok(key.verify_pkcs1(h, &digest(h), sig).unwrap_or(false));
+    // Any failed check (wrong signature, or a key of the wrong type for the algorithm) is a
+    // signature that does not verify: the caller then tries another CA of the same name.
+    let ecdsa = |h: HashAlgorithm| Ok(key.verify_ecdsa_der(&Digest::of(h, tbs), sig).is_ok());
+    let pkcs1 = |h: HashAlgorithm| Ok(key.verify_pkcs1(&Digest::of(h, tbs), sig).is_ok());
     match oid.as_str() {
         // RFC 5758 §3.2.
         "1.2.840.10045.4.3.1" => ecdsa(HashAlgorithm::Sha224),
@@ -320,7 +321,7 @@ pub(crate) fn signed_by(child: &X509Certificate<'_>, issuer: &X509Certificate<'_
                 return Err(unsupported());
             }
             let salt = usize::try_from(params.salt_length()).map_err(|_| unsupported())?;
-            Ok(key.verify_pss(hash, &digest(hash), sig, salt).unwrap_or(false))
+            Ok(key.verify_pss(&Digest::of(hash, tbs), sig, salt).is_ok())
         }
         _ => Err(unsupported()),
     }

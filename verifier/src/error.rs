@@ -122,6 +122,20 @@ pub enum VerifyError {
     UnknownSignatureAlgorithm(String),
 }
 
+impl From<eidlink_webeid::TokenError> for VerifyError {
+    fn from(e: eidlink_webeid::TokenError) -> Self {
+        use eidlink_webeid::TokenError;
+        match e {
+            TokenError::Json(s) => Self::Json(s),
+            TokenError::Format(s) => Self::Format(s),
+            TokenError::MissingField(f) => Self::MissingField(f),
+            TokenError::FieldType(f) => Self::FieldType(f),
+            // The wire crate may learn new rules; until this crate names them, they are JSON errors.
+            other => Self::Json(other.to_string()),
+        }
+    }
+}
+
 /// A [`crate::TokenVerifier`] configuration that cannot work.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -132,7 +146,7 @@ pub enum ConfigError {
         /// The origin given.
         origin: String,
         /// What is wrong with it.
-        reason: &'static str,
+        reason: eidlink_webeid::OriginError,
     },
     /// A trusted or intermediate certificate does not load.
     #[error("invalid CA certificate: {0}")]
@@ -155,4 +169,26 @@ pub enum NonceError {
     /// Issued here but more than the time-to-live ago.
     #[error("the challenge nonce has expired")]
     Expired,
+}
+
+impl VerifyError {
+    /// The rule a failed check of the certificate crate breaks. `algorithm` names the scheme as the
+    /// token or the `sign` reply gave it ("ES384", "RSA/PSS"), for [`Self::AlgorithmKeyMismatch`].
+    pub(crate) fn from_check(e: eidlink_cert::CertError, algorithm: impl FnOnce() -> String) -> Self {
+        use eidlink_cert::CertError;
+        match e {
+            CertError::SchemeMismatch { key, .. } => Self::AlgorithmKeyMismatch {
+                algorithm: algorithm(),
+                key,
+            },
+            // A raw signature of the wrong length is no valid signature (protocol.md §2.2).
+            CertError::BadSignature | CertError::SignatureLength { .. } => Self::BadSignature,
+            CertError::HashMismatch { scheme, digest } => Self::HashFunctionMismatch {
+                requested: digest.to_owned(),
+                signed: scheme.to_owned(),
+            },
+            CertError::UnsupportedHash(name) => Self::UnknownHashFunction(name.to_owned()),
+            other => Self::UnsupportedKey(other.to_string()),
+        }
+    }
 }

@@ -4,7 +4,6 @@
 mod cert;
 mod clock;
 mod error;
-mod key;
 mod nonce;
 mod origin;
 mod sign;
@@ -12,11 +11,11 @@ mod token;
 
 pub use cert::{load_certificates, Subject, OID_CLIENT_AUTH};
 pub use clock::{parse_utc, Clock, FixedClock, SystemClock};
-pub use eidlink_core::webeid::TokenAlgorithm;
+pub use eidlink_webeid::{SignResult, SignatureAlgorithm, TokenAlgorithm};
 pub use error::{ConfigError, NonceError, VerifyError};
 pub use nonce::{NonceStore, DEFAULT_CAPACITY, NONCE_TTL};
 pub use origin::normalize_origin;
-pub use sign::{verify_sign_result, verify_signature, SignResult, SignatureAlgorithm};
+pub use sign::{verify_sign_result, verify_signature};
 pub use token::{
     auth_signed_data, verify_auth_signature, TokenVerifier, TokenVerifierBuilder, VerifiedToken, TOKEN_MAX_LEN,
     TOKEN_MIN_LEN,

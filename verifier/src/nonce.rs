@@ -6,7 +6,6 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use base64::Engine as _;
 use rand_core::{OsRng, RngCore};
 
 use crate::error::NonceError;
@@ -71,7 +70,7 @@ impl NonceStore {
     pub fn issue_at(&self, now: SystemTime) -> String {
         let mut bytes = [0u8; 32];
         OsRng.fill_bytes(&mut bytes);
-        let nonce = base64::engine::general_purpose::STANDARD.encode(bytes);
+        let nonce = eidlink_webeid::base64_encode(&bytes);
         let expiry = now + self.ttl;
         let mut inner = self.lock();
         inner.purge(now, self.capacity);
@@ -133,10 +132,8 @@ mod tests {
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let n = store.issue_at(t0);
         assert_eq!(n.len(), 44);
-        assert_eq!(
-            base64::engine::general_purpose::STANDARD.decode(&n).map(|b| b.len()),
-            Ok(32)
-        );
+        assert!(eidlink_webeid::Nonce::new(n.as_str()).is_ok());
+        assert_eq!(eidlink_webeid::base64_decode(&n).map(|b| b.len()), Ok(32));
         assert_eq!(store.consume(&n, t0 + Duration::from_secs(10)), Ok(()));
         assert_eq!(
             store.consume(&n, t0 + Duration::from_secs(11)),

@@ -1,35 +1,11 @@
 //! Checking the result of a Web eID `sign` (protocol.md §2.1, §2.3, §4 last paragraph): the card
 //! signed the document hash the site sent, with the signing certificate's key.
 
-use base64::Engine as _;
-use eidlink_core::HashAlgorithm;
-use serde::{Deserialize, Serialize};
+use eidlink_core::{Digest, HashAlgorithm};
+use eidlink_webeid::{SignResult, SignatureAlgorithm, SignatureAlgorithmError};
 
 use crate::cert;
 use crate::error::VerifyError;
-use crate::key::EcdsaEncoding;
-
-/// The Web eID `signatureAlgorithm` object (protocol.md §2.3), as it travels in JSON.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SignatureAlgorithm {
-    /// "ECC" or "RSA".
-    pub crypto_algorithm: String,
-    /// "SHA-256", "SHA3-384", ...
-    pub hash_function: String,
-    /// "NONE" (ECC), "PKCS1.5" or "PSS" (RSA).
-    pub padding_scheme: String,
-}
-
-/// The success reply of `sign`: `{signature, signatureAlgorithm}` (protocol.md §2.1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SignResult {
-    /// Base64 signature.
-    pub signature: String,
-    /// How it was made.
-    pub signature_algorithm: SignatureAlgorithm,
-}
 
 /// Verifies a `sign` result: `signature` over the document `hash` (computed by the site with
 /// `hash_function`) with the key of `certificate_der`.
@@ -67,30 +43,30 @@ pub fn verify_signature(
         });
     }
     let key = cert::public_key(&c)?;
-    let mismatch = || VerifyError::AlgorithmKeyMismatch {
-        algorithm: format!(
+    let unknown = || {
+        VerifyError::UnknownSignatureAlgorithm(format!(
             "{}/{}",
             signature_algorithm.crypto_algorithm, signature_algorithm.padding_scheme
-        ),
-        key: key.describe(),
+        ))
     };
-    let ok = match (
-        signature_algorithm.crypto_algorithm.as_str(),
-        signature_algorithm.padding_scheme.as_str(),
-    ) {
-        ("ECC", "NONE") => key.verify_ecdsa(hash, signature, EcdsaEncoding::Raw),
-        ("RSA", "PKCS1.5") => key.verify_pkcs1(h, hash, signature),
-        ("RSA", "PSS") => key.verify_pss(h, hash, signature, h.output_len()),
-        (crypto, padding) => {
-            return Err(VerifyError::UnknownSignatureAlgorithm(format!("{crypto}/{padding}")));
-        }
-    }
-    .map_err(|()| mismatch())?;
-    if ok {
-        Ok(())
-    } else {
-        Err(VerifyError::BadSignature)
-    }
+    let scheme = signature_algorithm.scheme().map_err(|e| match e {
+        // Not reached (the hash function was checked above), but named as what it is.
+        SignatureAlgorithmError::UnknownHashFunction(name) => VerifyError::UnknownHashFunction(name),
+        _ => unknown(),
+    })?;
+    let digest = Digest::new(h, hash.to_vec()).map_err(|_| VerifyError::HashLength {
+        function: h.name(),
+        expected: h.output_len(),
+        actual: hash.len(),
+    })?;
+    key.verify(&scheme, &digest, signature).map_err(|e| {
+        VerifyError::from_check(e, || {
+            format!(
+                "{}/{}",
+                signature_algorithm.crypto_algorithm, signature_algorithm.padding_scheme
+            )
+        })
+    })
 }
 
 /// [`verify_signature`] with the wire forms: the base64 certificate and hash the site sent to `sign`,
@@ -116,10 +92,8 @@ pub fn verify_sign_result(
 
 /// Standard base64 with padding, strictly (protocol.md §2.1).
 pub(crate) fn decode_b64(s: &str, field: &'static str) -> Result<Vec<u8>, VerifyError> {
-    base64::engine::general_purpose::STANDARD
-        .decode(s)
-        .map_err(|e| VerifyError::Base64 {
-            field,
-            reason: e.to_string(),
-        })
+    eidlink_webeid::base64_decode(s).map_err(|e| VerifyError::Base64 {
+        field,
+        reason: e.to_string(),
+    })
 }

@@ -3,14 +3,13 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use eidlink_core::webeid::{auth_digest, TokenAlgorithm};
-use eidlink_core::{CryptoAlgorithm, Padding};
+use eidlink_core::{Curve, KeyAlgorithm};
+use eidlink_webeid::{auth_digest, AuthToken, Nonce, TokenAlgorithm};
 use x509_parser::certificate::X509Certificate;
 
 use crate::cert::{self, Subject};
 use crate::clock::{unix_seconds, Clock, SystemClock};
 use crate::error::{ConfigError, VerifyError};
-use crate::key::{EcdsaEncoding, PublicKey};
 use crate::origin::normalize_origin;
 use crate::sign::decode_b64;
 
@@ -23,7 +22,7 @@ const MAX_PATH_DEPTH: usize = 6;
 
 /// `H(M)` with `M = H(utf8(origin)) || H(utf8(nonce))` and `H` the algorithm's hash (protocol.md
 /// §2.2): the digest a card signs for an authentication token. The definition lives in
-/// `eidlink_core::webeid::auth_digest`, shared with the host that builds tokens, so the two cannot
+/// `eidlink_webeid::auth_digest`, shared with the host that builds tokens, so the two cannot
 /// disagree; this is its byte form.
 pub fn auth_signed_data(origin: &str, nonce: &str, alg: TokenAlgorithm) -> Vec<u8> {
     auth_digest(alg, origin, nonce).as_bytes().to_vec()
@@ -193,9 +192,8 @@ impl TokenVerifier {
     pub fn verify_at(&self, token_json: &str, nonce: &str, at: SystemTime) -> Result<VerifiedToken, VerifyError> {
         let now = unix_seconds(at);
         // The nonce is the server's own value: a wrong length is a caller bug, caught before any work.
-        if !(44..=128).contains(&nonce.len()) {
-            return Err(VerifyError::InvalidNonce(nonce.len()));
-        }
+        let nonce = Nonce::new(nonce).map_err(|e| VerifyError::InvalidNonce(e.0))?;
+        let nonce = nonce.as_str();
 
         // §4.1 structure.
         let len = token_json.len();
@@ -205,31 +203,17 @@ impl TokenVerifier {
         if len > TOKEN_MAX_LEN {
             return Err(VerifyError::TokenTooLong(len));
         }
-        let value: serde_json::Value =
-            serde_json::from_str(token_json).map_err(|e| VerifyError::Json(e.to_string()))?;
-        let obj = value
-            .as_object()
-            .ok_or_else(|| VerifyError::Json("not an object".into()))?;
-        // Unknown fields (action, appVersion, web-eid:1.1's extras...) are ignored.
-        let field = |name: &'static str| match obj.get(name) {
-            None | Some(serde_json::Value::Null) => Err(VerifyError::MissingField(name)),
-            Some(serde_json::Value::String(s)) => Ok(s.as_str()),
-            Some(_) => Err(VerifyError::FieldType(name)),
-        };
-        let format = field("format")?;
-        if !format.starts_with("web-eid:1") {
-            return Err(VerifyError::Format(format.to_owned()));
-        }
-        let cert_b64 = field("unverifiedCertificate")?;
-        let algorithm = field("algorithm")?;
-        let signature_b64 = field("signature")?;
-        let app_version = match field("appVersion") {
-            Ok(v) => Some(v.to_owned()),
-            Err(_) => None,
-        };
+        // Unknown fields (action, web-eid:1.1's extras...) are ignored.
+        let AuthToken {
+            unverified_certificate: cert_b64,
+            algorithm,
+            signature: signature_b64,
+            format,
+            app_version,
+        } = AuthToken::from_json(token_json)?;
 
         // §4.2 certificate.
-        let der = decode_b64(cert_b64, "unverifiedCertificate")?;
+        let der = decode_b64(&cert_b64, "unverifiedCertificate")?;
         let leaf = cert::parse(&der)?;
         // §4.3 purpose.
         cert::check_auth_purpose(&leaf)?;
@@ -242,16 +226,15 @@ impl TokenVerifier {
         // §4.6 revocation (OCSP): not implemented, see the crate documentation.
 
         // §4.7 signature.
-        let alg =
-            TokenAlgorithm::from_name(algorithm).ok_or_else(|| VerifyError::UnknownAlgorithm(algorithm.to_owned()))?;
-        let signature = decode_b64(signature_b64, "signature")?;
+        let alg = TokenAlgorithm::from_name(&algorithm).ok_or(VerifyError::UnknownAlgorithm(algorithm))?;
+        let signature = decode_b64(&signature_b64, "signature")?;
         check_auth_signature(&leaf, alg, &self.origin, nonce, &signature)?;
 
         Ok(VerifiedToken {
             subject: cert::subject(&leaf),
             certificate_der: der.clone(),
             algorithm: alg,
-            format: format.to_owned(),
+            format,
             app_version,
         })
     }
@@ -369,38 +352,22 @@ fn check_auth_signature(
     signature: &[u8],
 ) -> Result<(), VerifyError> {
     let key = cert::public_key(cert)?;
-    let mismatch = || VerifyError::AlgorithmKeyMismatch {
-        algorithm: alg.name().to_owned(),
-        key: key.describe(),
+    // The curve must be the algorithm's (ES256 ↔ P-256, ES384 ↔ P-384, ES512 ↔ P-521), as JWS
+    // (RFC 7518 §3.4) defines them: the raw signature's length depends on it.
+    let curve = match alg {
+        TokenAlgorithm::Es256 => Some(Curve::P256),
+        TokenAlgorithm::Es384 => Some(Curve::P384),
+        TokenAlgorithm::Es512 => Some(Curve::P521),
+        _ => None,
     };
-    let digest = auth_signed_data(origin, nonce, alg);
-    let scheme = alg.scheme();
-    let ok = match (scheme.crypto, scheme.padding, &key) {
-        // The curve must be the algorithm's (ES256 ↔ P-256, ES384 ↔ P-384, ES512 ↔ P-521), as JWS
-        // (RFC 7518 §3.4) defines them: the raw signature's length depends on it.
-        (CryptoAlgorithm::Ecc, _, PublicKey::P256(_)) if alg == TokenAlgorithm::Es256 => {
-            key.verify_ecdsa(&digest, signature, EcdsaEncoding::Raw)
-        }
-        (CryptoAlgorithm::Ecc, _, PublicKey::P384(_)) if alg == TokenAlgorithm::Es384 => {
-            key.verify_ecdsa(&digest, signature, EcdsaEncoding::Raw)
-        }
-        (CryptoAlgorithm::Ecc, _, PublicKey::P521(_)) if alg == TokenAlgorithm::Es512 => {
-            key.verify_ecdsa(&digest, signature, EcdsaEncoding::Raw)
-        }
-        (CryptoAlgorithm::Rsa, Padding::Pkcs1v15, PublicKey::Rsa(_)) => {
-            key.verify_pkcs1(alg.hash(), &digest, signature)
-        }
-        (CryptoAlgorithm::Rsa, Padding::Pss, PublicKey::Rsa(_)) => {
-            key.verify_pss(alg.hash(), &digest, signature, alg.hash().output_len())
-        }
-        _ => return Err(mismatch()),
+    if curve.is_some_and(|c| key.algorithm() != KeyAlgorithm::Ec(c)) {
+        return Err(VerifyError::AlgorithmKeyMismatch {
+            algorithm: alg.name().to_owned(),
+            key: key.to_string(),
+        });
     }
-    .map_err(|()| mismatch())?;
-    if ok {
-        Ok(())
-    } else {
-        Err(VerifyError::BadSignature)
-    }
+    key.verify(&alg.scheme(), &auth_digest(alg, origin, nonce), signature)
+        .map_err(|e| VerifyError::from_check(e, || alg.name().to_owned()))
 }
 
 /// §4.7 alone: whether `signature` (raw bytes) is a valid `alg` signature of the certificate's key

@@ -22,7 +22,7 @@ fn alg(crypto: &str, hash: &str, padding: &str) -> SignatureAlgorithm {
 
 /// The document hash a site would send.
 fn doc_hash(h: HashAlgorithm) -> Vec<u8> {
-    eidlink_core::webeid::hash(h, b"the document")
+    eidlink_core::hash::hash(h, b"the document")
 }
 
 fn rsa_key(pki: &eidlink_tests::Pki) -> &rsa::RsaPrivateKey {

@@ -7,13 +7,13 @@ use std::process::ExitCode;
 use base64::Engine as _;
 use clap::{Args, Parser, Subcommand};
 use eidlink_core::{
-    CardError, CertificateKind, Digest, HashAlgorithm, KeyRole, Pin, PinFailure, Token, TransportError,
+    CardError, CertificateKind, Digest, HashAlgorithm, KeyRole, Pin, PinFailure, Signature, Token, TransportError,
 };
 use eidlink_pcsc::Found;
 use zeroize::Zeroizing;
 
-use crate::certinfo::{self, CertError};
 use crate::register::{self, Browser, RegisterError, UserDirs};
+use eidlink_cert::CertError;
 
 /// eidlink: use your eID card from the command line.
 #[derive(Debug, Parser)]
@@ -224,7 +224,7 @@ impl CliError {
             | Self::Card(CardError::Transport(TransportError::NoCard | TransportError::CardRemoved)) => 4,
             Self::Card(CardError::Pin(_)) | Self::PinFormat { .. } => 5,
             Self::Card(_) => 6,
-            Self::Cert(CertError::BadSignature) | Self::Verify(_) => 7,
+            Self::Cert(CertError::BadSignature | CertError::SignatureLength { .. }) | Self::Verify(_) => 7,
             Self::Cert(_) | Self::Input(_) | Self::Io(_) | Self::Register(_) => 1,
         }
     }
@@ -468,7 +468,7 @@ fn info(t: &mut Box<dyn Token>, out: &mut dyn Write) -> Result<(), CliError> {
     ] {
         match t.certificate(kind) {
             Ok(der) => {
-                let s = certinfo::summarize(&der)?;
+                let s = eidlink_cert::summarize(&der)?;
                 if kind == CertificateKind::Authentication {
                     let nn = s.serial_number.as_deref().map_or(String::new(), |n| format!(" ({n})"));
                     lines.push(("holder", format!("{}{nn}", s.holder)));
@@ -506,7 +506,7 @@ fn sign(t: &mut Box<dyn Token>, args: SignArgs, out: &mut dyn Write) -> Result<(
         }
         (None, Some(path)) => {
             let data = std::fs::read(path).map_err(|e| CliError::Io(format!("{}: {e}", path.display())))?;
-            eidlink_core::webeid::hash(args.hash, &data)
+            eidlink_core::hash::hash(args.hash, &data)
         }
         (None, None) => return Err(CliError::Input("give --digest or --file".to_owned())),
     };
@@ -521,7 +521,7 @@ fn sign(t: &mut Box<dyn Token>, args: SignArgs, out: &mut dyn Write) -> Result<(
         (KeyRole::Signing, CertificateKind::Signing, "signing")
     };
     let cert = t.certificate(kind)?;
-    let summary = certinfo::summarize(&cert)?;
+    let summary = eidlink_cert::summarize(&cert)?;
     let pin_info = t.pin_info(role)?;
     if pin_info.is_blocked() {
         // No VERIFY is ever sent to a blocked PIN.
@@ -543,7 +543,7 @@ fn sign(t: &mut Box<dyn Token>, args: SignArgs, out: &mut dyn Write) -> Result<(
     }
     let sig = t.sign(role, &pin, &digest)?;
     drop(pin);
-    certinfo::verify(&cert, &digest, &sig.bytes, &sig.algorithm)?;
+    check_signature(&cert, &digest, &sig)?;
     eprintln!(
         "Signature verified with the public key of '{}' ({} {})",
         summary.subject_cn,
@@ -555,6 +555,15 @@ fn sign(t: &mut Box<dyn Token>, args: SignArgs, out: &mut dyn Write) -> Result<(
         None => writeln!(out, "{}", base64::engine::general_purpose::STANDARD.encode(&sig.bytes))
             .map_err(|e| CliError::Io(e.to_string())),
     }
+}
+
+/// What `eidlink sign` checks before it hands a signature out: that it verifies with the public key
+/// of the certificate read from the same card, by the scheme the card says it used (raw ECDSA, RSA
+/// PKCS#1 v1.5 or RSA-PSS). A card that signed with another key or scheme is caught here rather than
+/// by whoever receives the signature.
+pub fn check_signature(certificate_der: &[u8], digest: &Digest, signature: &Signature) -> Result<(), CliError> {
+    eidlink_cert::verify(certificate_der, digest, &signature.bytes, &signature.algorithm)?;
+    Ok(())
 }
 
 /// Reads the PIN from a file descriptor (scripts) or the terminal without echo.

@@ -7,7 +7,6 @@ use std::path::Path;
 use eidlink_core::{CertificateKind, KeyRole};
 use eidlink_pcsc::Found;
 
-use crate::certinfo;
 use crate::register::{self, Browser, Status, UserDirs};
 
 /// PKCS#11 modules eidlink may use, per platform (cards.md §1.16, §4).
@@ -121,7 +120,7 @@ fn cards(ctx: &pcsc::Context, out: &mut dyn Write) -> io::Result<()> {
                     ("authentication certificate", CertificateKind::Authentication),
                     ("signing certificate", CertificateKind::Signing),
                 ] {
-                    match t.certificate(kind).map(|der| certinfo::summarize(&der)) {
+                    match t.certificate(kind).map(|der| eidlink_cert::summarize(&der)) {
                         Ok(Ok(s)) => writeln!(
                             out,
                             "  {label}: {}, {}, issuer {}, valid {} to {}",

@@ -14,24 +14,20 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use eidlink_core::webeid::{auth_digest, TokenAlgorithm};
-use eidlink_core::{
-    CardError, CertificateKind, CryptoAlgorithm, Digest, KeyRole, Padding, PinFailure, SignatureAlgorithm, Token,
-    TransportError,
-};
+use eidlink_core::{CardError, CertificateKind, Digest, KeyRole, PinFailure, Token, TransportError};
 use eidlink_pcsc::monitor::{Monitor, MonitorOptions};
 use eidlink_pcsc::Found;
+use eidlink_webeid::{auth_digest, AuthToken, Nonce, Origin, SignResult, SigningCertificate, TokenAlgorithm};
 use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::Notify;
 
-use crate::certinfo;
 use config::{Config, Dirs};
+use eidlink_pin_protocol::{Ask, AskError, CertificateInfo, Charset, HashInfo, PinRules, Purpose, Status};
 use errors::{HostError, Reason};
 use framing::FrameError;
-use prompt::{Answer, Ask, CertView, HashView, PinProgram, PinView};
-use request::{Origin, Request};
+use prompt::{Answer, PinProgram};
+use request::Request;
 
 /// The protocol version the host reports: Web eID's extension and page library require a native
 /// app major version ≥ their own (2), protocol.md §1.
@@ -195,7 +191,8 @@ struct Seen {
 struct Session<'a> {
     config: &'a Config,
     origin: &'a Origin,
-    lang: String,
+    /// The language the dialog is told to speak.
+    lang: eidlink_lang::Language,
     dialog: Option<PinProgram>,
     seen: Arc<Mutex<Seen>>,
     deadline: Instant,
@@ -230,7 +227,51 @@ impl Watch {
     }
 }
 
-impl Session<'_> {
+impl<'a> Session<'a> {
+    /// The session of a request that has an origin (all but `quit`).
+    fn new(
+        request: &'a Request,
+        config: &'a Config,
+        seen: Arc<Mutex<Seen>>,
+        env: &impl eidlink_lang::Environment,
+    ) -> Option<Self> {
+        // The dialog is told the language the user gets: the site's, else the one chosen in the
+        // tray (config.toml), else the system's, else English.
+        let lang = eidlink_lang::resolve(request.lang(), config.language.as_deref(), env);
+        Some(Session {
+            config,
+            origin: request.origin()?,
+            lang,
+            dialog: None,
+            seen,
+            deadline: Instant::now() + config.timeout(),
+            watch: None,
+        })
+    }
+
+    /// The `ask` the dialog is sent: this request's origin and language, and what it shows.
+    fn ask_for(
+        &self,
+        purpose: Purpose,
+        holder: &str,
+        certificate: CertificateInfo,
+        hash: Option<HashInfo>,
+        pin: Option<PinRules>,
+        error: Option<AskError>,
+    ) -> Ask {
+        Ask {
+            purpose,
+            origin: self.origin.as_str().to_owned(),
+            lang: Some(self.lang.code().to_owned()),
+            holder: Some(holder.to_owned()),
+            certificate: Some(certificate),
+            hash,
+            pin,
+            pinpad: false,
+            error,
+        }
+    }
+
     async fn ask(&mut self, ask: &Ask) -> Result<Answer, HostError> {
         if self.dialog.is_none() {
             self.dialog = Some(PinProgram::spawn(&self.config.pin_program_argv())?);
@@ -241,7 +282,7 @@ impl Session<'_> {
         }
     }
 
-    async fn status(&mut self, message: &str) {
+    async fn status(&mut self, message: Status) {
         if let Some(d) = self.dialog.as_mut() {
             let _ = d.status(message).await;
         }
@@ -284,9 +325,9 @@ impl Session<'_> {
             }
             if !told {
                 let status = if pending.reason == Reason::NoReader {
-                    "no_reader"
+                    Status::NoReader
                 } else {
-                    "insert_card"
+                    Status::InsertCard
                 };
                 self.status(status).await;
                 told = true;
@@ -362,10 +403,6 @@ async fn on_card<T: Send + 'static>(
     .await
 }
 
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
 fn card_gone(e: &CardError) -> bool {
     matches!(
         e,
@@ -374,17 +411,8 @@ fn card_gone(e: &CardError) -> bool {
 }
 
 async fn handle(request: &Request, config: &Config, seen: Arc<Mutex<Seen>>) -> Result<Value, HostError> {
-    let Some(origin) = request.origin() else {
+    let Some(mut s) = Session::new(request, config, seen, &eidlink_lang::Process) else {
         return Ok(json!({}));
-    };
-    let mut s = Session {
-        config,
-        origin,
-        lang: request.lang().unwrap_or("en").to_owned(),
-        dialog: None,
-        seen,
-        deadline: Instant::now() + config.timeout(),
-        watch: None,
     };
     let result = match request {
         Request::Quit => Ok(json!({})),
@@ -401,9 +429,9 @@ async fn handle(request: &Request, config: &Config, seen: Arc<Mutex<Seen>>) -> R
 /// What a PIN flow signs, and how to show it.
 struct PinFlow<'a> {
     role: KeyRole,
-    purpose: &'static str,
+    purpose: Purpose,
     signing_cert: Option<&'a [u8]>,
-    hash: Option<HashView>,
+    hash: Option<HashInfo>,
 }
 
 /// Finds the card, shows the dialog with the certificate and the tries left, verifies the PIN and
@@ -424,12 +452,12 @@ async fn pin_flow(
         let cert = match cert {
             Ok(c) => c,
             Err(e) if card_gone(&e) => {
-                s.status("card_removed").await;
+                s.status(Status::CardRemoved).await;
                 continue 'card;
             }
             Err(e) => return Err(e.into()),
         };
-        let summary = certinfo::summarize(&cert)
+        let summary = eidlink_cert::summarize(&cert)
             .map_err(|e| HostError::new(Reason::CardError, format!("the card's certificate is unreadable: {e}")))?;
         s.note(token.as_ref(), Some(summary.holder.clone()));
         let digest = digest_for(token.as_ref())?;
@@ -438,7 +466,7 @@ async fn pin_flow(
         let info = match info {
             Ok(i) => i,
             Err(e) if card_gone(&e) => {
-                s.status("card_removed").await;
+                s.status(Status::CardRemoved).await;
                 continue 'card;
             }
             Err(e) => return Err(e.into()),
@@ -458,35 +486,28 @@ async fn pin_flow(
         let mut tries_left = info.tries_left;
         let mut error = None;
         loop {
-            let ask = Ask {
-                purpose: flow.purpose,
-                origin: s.origin.as_str().to_owned(),
-                lang: s.lang.clone(),
-                holder: summary.holder.clone(),
-                certificate: CertView {
-                    subject: summary.subject_cn.clone(),
-                    issuer: summary.issuer_cn.clone(),
-                    not_before: summary.valid_from.clone(),
-                    not_after: summary.valid_to.clone(),
-                },
-                hash: flow.hash.clone(),
-                pin: Some(PinView {
-                    label,
+            let ask = s.ask_for(
+                flow.purpose,
+                &summary.holder,
+                certificate_info(&summary),
+                flow.hash.clone(),
+                Some(PinRules {
+                    label: label.to_owned(),
                     min: policy.min_len,
                     max: policy.max_len,
                     tries_left,
-                    max_tries: info.max_tries,
+                    max_tries: Some(info.max_tries),
+                    charset: Charset::Digits,
                 }),
-                pinpad: false,
-                error: error.take(),
-            };
+                error.take(),
+            );
             let pin = match s.ask(&ask).await? {
                 Answer::Pin(p) => p,
                 Answer::Confirmed | Answer::Cancelled => {
                     return Err(HostError::new(Reason::UserCancelled, "the user cancelled"));
                 }
             };
-            s.status("working").await;
+            s.status(Status::Working).await;
             let d = digest.clone();
             let (t, r) = on_card(token, move |t| t.sign(role, &pin, &d)).await?;
             token = t;
@@ -494,7 +515,9 @@ async fn pin_flow(
                 Ok(sig) => return Ok((cert, sig)),
                 Err(CardError::Pin(PinFailure::Wrong { retries })) if retries > 0 => {
                     tries_left = Some(retries);
-                    error = Some(json!({"kind": "wrong_pin", "tries_left": retries}));
+                    error = Some(AskError::WrongPin {
+                        tries_left: Some(retries),
+                    });
                 }
                 Err(CardError::Pin(PinFailure::Wrong { .. } | PinFailure::Blocked)) => {
                     return Err(HostError::new(
@@ -503,12 +526,12 @@ async fn pin_flow(
                     ));
                 }
                 Err(CardError::Pin(PinFailure::InvalidFormat)) => {
-                    error = Some(json!({"kind": "message", "text": format!(
-                        "the PIN must be {} to {} digits", policy.min_len, policy.max_len
-                    )}));
+                    error = Some(AskError::Message {
+                        text: format!("the PIN must be {} to {} digits", policy.min_len, policy.max_len),
+                    });
                 }
                 Err(e) if card_gone(&e) => {
-                    s.status("card_removed").await;
+                    s.status(Status::CardRemoved).await;
                     continue 'card;
                 }
                 Err(e) => return Err(e.into()),
@@ -517,16 +540,25 @@ async fn pin_flow(
     }
 }
 
-async fn authenticate(s: &mut Session<'_>, nonce: &str) -> Result<Value, HostError> {
+/// What the dialog shows of a certificate.
+fn certificate_info(summary: &eidlink_cert::CertSummary) -> CertificateInfo {
+    CertificateInfo {
+        subject: summary.subject_cn.clone(),
+        issuer: summary.issuer_cn.clone(),
+        not_before: summary.valid_from.clone(),
+        not_after: summary.valid_to.clone(),
+    }
+}
+
+async fn authenticate(s: &mut Session<'_>, nonce: &Nonce) -> Result<Value, HostError> {
     let origin = s.origin.as_str().to_owned();
-    let nonce = nonce.to_owned();
+    let nonce = nonce.as_str().to_owned();
     let flow = PinFlow {
         role: KeyRole::Authentication,
-        purpose: "authenticate",
+        purpose: Purpose::Authenticate,
         signing_cert: None,
         hash: None,
     };
-    let mut chosen = None;
     let (cert, sig) = pin_flow(s, &flow, |t| {
         let alg = TokenAlgorithm::for_key(
             t.key_algorithm(KeyRole::Authentication),
@@ -541,19 +573,9 @@ async fn authenticate(s: &mut Session<'_>, nonce: &str) -> Result<Value, HostErr
         Ok(auth_digest(alg, &origin, &nonce))
     })
     .await?;
-    for alg in TokenAlgorithm::ALL {
-        if alg.scheme() == sig.algorithm {
-            chosen = Some(alg);
-        }
-    }
-    let alg = chosen.ok_or_else(|| HostError::new(Reason::Internal, "signature scheme without a token algorithm"))?;
-    Ok(json!({
-        "unverifiedCertificate": b64(&cert),
-        "algorithm": alg.name(),
-        "signature": b64(&sig.bytes),
-        "format": "web-eid:1.0",
-        "appVersion": app_version(),
-    }))
+    let alg = TokenAlgorithm::for_scheme(sig.algorithm)
+        .ok_or_else(|| HostError::new(Reason::Internal, "signature scheme without a token algorithm"))?;
+    reply(&AuthToken::new(&cert, alg, &sig.bytes, app_version()))
 }
 
 async fn signing_certificate(s: &mut Session<'_>) -> Result<Value, HostError> {
@@ -565,31 +587,23 @@ async fn signing_certificate(s: &mut Session<'_>) -> Result<Value, HostError> {
             Err(e) if card_gone(&e) => continue,
             Err(e) => return Err(e.into()),
         };
-        let summary = certinfo::summarize(&cert)
+        let summary = eidlink_cert::summarize(&cert)
             .map_err(|e| HostError::new(Reason::CardError, format!("the card's certificate is unreadable: {e}")))?;
         s.note(token.as_ref(), Some(summary.holder.clone()));
         // Revealing the signing certificate reveals who the user is: ask first (protocol.md §2.4).
-        let ask = Ask {
-            purpose: "consent",
-            origin: s.origin.as_str().to_owned(),
-            lang: s.lang.clone(),
-            holder: summary.holder.clone(),
-            certificate: CertView {
-                subject: summary.subject_cn,
-                issuer: summary.issuer_cn,
-                not_before: summary.valid_from,
-                not_after: summary.valid_to,
-            },
-            hash: None,
-            pin: None,
-            pinpad: false,
-            error: None,
-        };
+        let ask = s.ask_for(
+            Purpose::Consent,
+            &summary.holder,
+            certificate_info(&summary),
+            None,
+            None,
+            None,
+        );
         return match s.ask(&ask).await? {
-            Answer::Confirmed => Ok(json!({
-                "certificate": b64(&cert),
-                "supportedSignatureAlgorithms": token.signature_algorithms(KeyRole::Signing).iter().map(algorithm_json).collect::<Vec<_>>(),
-            })),
+            Answer::Confirmed => reply(&SigningCertificate::new(
+                &cert,
+                &token.signature_algorithms(KeyRole::Signing),
+            )),
             _ => Err(HostError::new(
                 Reason::UserCancelled,
                 "the user did not share the certificate",
@@ -601,9 +615,9 @@ async fn signing_certificate(s: &mut Session<'_>) -> Result<Value, HostError> {
 async fn sign(s: &mut Session<'_>, digest: &Digest, certificate: &[u8]) -> Result<Value, HostError> {
     let flow = PinFlow {
         role: KeyRole::Signing,
-        purpose: "sign",
+        purpose: Purpose::Sign,
         signing_cert: Some(certificate),
-        hash: Some(HashView {
+        hash: Some(HashInfo {
             function: digest.algorithm().name().to_owned(),
             fingerprint: prompt::fingerprint(digest.as_bytes()),
         }),
@@ -622,14 +636,94 @@ async fn sign(s: &mut Session<'_>, digest: &Digest, certificate: &[u8]) -> Resul
         }
     })
     .await?;
-    Ok(json!({"signature": b64(&sig.bytes), "signatureAlgorithm": algorithm_json(&sig.algorithm)}))
+    reply(&SignResult::new(&sig.bytes, sig.algorithm))
 }
 
-/// `{cryptoAlgorithm, hashFunction, paddingScheme}` (protocol.md §2.3).
-pub fn algorithm_json(a: &SignatureAlgorithm) -> Value {
-    json!({
-        "cryptoAlgorithm": match a.crypto { CryptoAlgorithm::Ecc => "ECC", CryptoAlgorithm::Rsa => "RSA" },
-        "hashFunction": a.hash.name(),
-        "paddingScheme": match a.padding { Padding::None => "NONE", Padding::Pkcs1v15 => "PKCS1.5", Padding::Pss => "PSS" },
-    })
+/// A success reply as the JSON value the framing writes (keys sorted, as the `json!` replies were).
+fn reply(value: &impl serde::Serialize) -> Result<Value, HostError> {
+    serde_json::to_value(value).map_err(|e| HostError::new(Reason::Internal, format!("reply: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NONCE: &str = "12345678901234567890123456789012345678901234";
+
+    fn request(lang: Option<&str>) -> Request {
+        let mut arguments = json!({"origin": "https://service.example.be", "challengeNonce": NONCE});
+        if let Some(lang) = lang {
+            arguments["lang"] = json!(lang);
+        }
+        let frame = json!({"command": "authenticate", "arguments": arguments});
+        request::parse(frame.to_string().as_bytes(), false).unwrap()
+    }
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+    }
+
+    /// The `lang` of the dialog's `ask` for a request, a config.toml and an environment.
+    fn dialog_lang(
+        site: Option<&str>,
+        config_toml: &str,
+        system: &'static [(&'static str, &'static str)],
+    ) -> Option<String> {
+        let request = request(site);
+        let config: Config = toml::from_str(config_toml).unwrap();
+        let session = Session::new(&request, &config, Arc::default(), &env(system)).unwrap();
+        session
+            .ask_for(Purpose::Consent, "Alice", CertificateInfo::default(), None, None, None)
+            .lang
+    }
+
+    #[test]
+    fn the_trays_language_reaches_the_dialog_when_the_site_gives_none() {
+        assert_eq!(
+            dialog_lang(None, "language = \"nl\"", &[("LANG", "de_DE.UTF-8")]).as_deref(),
+            Some("nl")
+        );
+        assert_eq!(dialog_lang(Some("xx"), "language = \"fr\"", &[]).as_deref(), Some("fr"));
+    }
+
+    #[test]
+    fn the_dialog_language_is_the_sites_else_the_systems_else_english() {
+        assert_eq!(
+            dialog_lang(Some("de"), "language = \"nl\"", &[("LANG", "fr_BE")]).as_deref(),
+            Some("de")
+        );
+        assert_eq!(dialog_lang(None, "", &[("LANG", "fr_BE.UTF-8")]).as_deref(), Some("fr"));
+        assert_eq!(
+            dialog_lang(None, "language = \"es\"", &[("LANGUAGE", "nl")]).as_deref(),
+            Some("nl")
+        );
+        assert_eq!(dialog_lang(None, "", &[]).as_deref(), Some("en"));
+    }
+
+    #[test]
+    fn the_ask_carries_the_origin_and_what_is_shown() {
+        let request = request(Some("fr"));
+        let config = Config::default();
+        let session = Session::new(&request, &config, Arc::default(), &env(&[])).unwrap();
+        let ask = session.ask_for(
+            Purpose::Sign,
+            "Alice",
+            CertificateInfo::default(),
+            Some(HashInfo {
+                function: "SHA-256".into(),
+                fingerprint: "AB CD".into(),
+            }),
+            None,
+            Some(AskError::WrongPin { tries_left: Some(2) }),
+        );
+        let line = eidlink_pin_protocol::Request::Ask(Box::new(ask)).to_line().unwrap();
+        let back: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(back["type"], "ask");
+        assert_eq!(back["origin"], "https://service.example.be");
+        assert_eq!(back["lang"], "fr");
+        assert_eq!(back["holder"], "Alice");
+        assert_eq!(back["hash"]["fingerprint"], "AB CD");
+        assert_eq!(back["error"], json!({"kind": "wrong_pin", "tries_left": 2}));
+        assert_eq!(back["pinpad"], false);
+    }
 }

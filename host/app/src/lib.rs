@@ -2,7 +2,6 @@
 //! native-messaging host). The binaries are thin; their logic lives here so it can be tested.
 #![forbid(unsafe_code)]
 
-pub use eidlink_certinfo as certinfo;
 pub mod cli;
 pub mod diagnose;
 pub mod host;

@@ -623,7 +623,10 @@ fn the_real_pin_dialog_end_to_end_under_xvfb() {
 
 /// A real pcscd with no reader at all: a second pcscd, with an empty reader configuration, in a
 /// private mount namespace where its socket takes the place of the system one (pcscd 1.9 ignores
-/// PCSCLITE_CSOCK_NAME on the server side). Needs root (CI runs as root) and util-linux's unshare.
+/// PCSCLITE_CSOCK_NAME on the server side). A tmpfs covers all of /run (/run/pcscd need not
+/// exist: the tests' pcscd keeps its socket elsewhere) and the USB drivers (no real reader), and
+/// the host is pointed at that socket, not at the tests' pcscd that PCSCLITE_CSOCK_NAME names.
+/// Needs root (CI runs as root) and util-linux's unshare.
 #[test]
 fn no_reader_at_all() {
     assert!(
@@ -638,7 +641,9 @@ fn no_reader_at_all() {
     let empty = home.dir.join("reader.conf.d");
     std::fs::create_dir_all(&empty).expect("mkdir");
     let script = format!(
-        "mount -t tmpfs eidlink-test /run/pcscd || exit 90\n\
+        "mount -t tmpfs eidlink-test /run && mkdir /run/pcscd || exit 90\n\
+         mount -t tmpfs eidlink-no-usb /usr/lib/pcsc/drivers || exit 90\n\
+         export PCSCLITE_CSOCK_NAME=/run/pcscd/pcscd.comm\n\
          pcscd --foreground --config {conf:?} </dev/null >{log:?} 2>&1 &\n\
          pcscd=$!\n\
          i=0; while [ ! -S /run/pcscd/pcscd.comm ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done\n\

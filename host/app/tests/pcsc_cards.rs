@@ -9,7 +9,6 @@ mod common;
 use std::time::Duration;
 
 use common::{insert, insert_with, is_pin_verify, sha, token, within};
-use eidlink_app::certinfo;
 use eidlink_core::cards::belpic::{Applet, Belpic};
 use eidlink_core::{
     CardError, CardTransport, CertificateKind, HashAlgorithm, KeyRole, Pin, PinFailure, TransportError,
@@ -72,7 +71,7 @@ fn belgian_authentication_and_non_repudiation_signatures_verify() {
         ] {
             let digest = sha(hash, format!("{profile:?} {role:?}").as_bytes());
             let sig = t.sign(role, &Pin::from("1234"), &digest).expect("signature");
-            certinfo::verify(der, &digest, &sig.bytes, &sig.algorithm).expect("verifies with the certificate");
+            eidlink_cert::verify(der, &digest, &sig.bytes, &sig.algorithm).expect("verifies with the certificate");
             // The same check with the card's own key material, independent of our verifier.
             let input = if profile == Profile::Belpic18 {
                 digest.as_bytes().to_vec()
@@ -83,7 +82,7 @@ fn belgian_authentication_and_non_repudiation_signatures_verify() {
             let mut bad = sig.bytes.clone();
             bad[10] ^= 1;
             assert!(
-                certinfo::verify(der, &digest, &bad, &sig.algorithm).is_err(),
+                eidlink_cert::verify(der, &digest, &bad, &sig.algorithm).is_err(),
                 "a flipped bit must not verify"
             );
         }
@@ -236,7 +235,7 @@ fn belpic18_authentication_round_trips() {
     let tries = t.pin_info(KeyRole::Authentication).expect("pin").tries_left;
     let d = sha(HashAlgorithm::Sha384, b"challenge");
     let sig = t.sign(KeyRole::Authentication, &Pin::from("1234"), &d).expect("sign");
-    certinfo::verify(&cert, &d, &sig.bytes, &sig.algorithm).expect("verifies");
+    eidlink_cert::verify(&cert, &d, &sig.bytes, &sig.algorithm).expect("verifies");
     assert_eq!(tries, Some(3));
     let log = card.handle.apdu_log();
     let reads = cert_len.div_ceil(256);
@@ -271,7 +270,7 @@ fn esteid_certificates_and_both_pins_through_pcscd() {
     let auth = t
         .sign(KeyRole::Authentication, &Pin::from("1234"), &d)
         .expect("auth signature");
-    certinfo::verify(&pki.auth_der, &d, &auth.bytes, &auth.algorithm).expect("auth verifies");
+    eidlink_cert::verify(&pki.auth_der, &d, &auth.bytes, &auth.algorithm).expect("auth verifies");
     // PIN2 has at least 5 digits: a 4-digit PIN is refused before the card is touched.
     let err = t
         .sign(KeyRole::Signing, &Pin::from("1234"), &d)
@@ -286,6 +285,6 @@ fn esteid_certificates_and_both_pins_through_pcscd() {
     let sign = t
         .sign(KeyRole::Signing, &Pin::from("12345"), &d)
         .expect("qualified signature");
-    certinfo::verify(&pki.sign_der, &d, &sign.bytes, &sign.algorithm).expect("sign verifies");
+    eidlink_cert::verify(&pki.sign_der, &d, &sign.bytes, &sign.algorithm).expect("sign verifies");
     assert_eq!(card.handle.sign_pin_tries_left(), Some(3));
 }

@@ -1,5 +1,5 @@
-//! Hash functions that eID signatures use, their names on the Web eID wire, and their DigestInfo
-//! prefixes for RSA PKCS#1 v1.5 (RFC 8017 §9.2 note 1).
+//! Hash functions that eID signatures use, their standard names (FIPS 180-4 / FIPS 202 spelling),
+//! and their DigestInfo prefixes for RSA PKCS#1 v1.5 (RFC 8017 §9.2 note 1).
 
 use crate::error::CardError;
 
@@ -26,7 +26,7 @@ pub enum HashAlgorithm {
 }
 
 impl HashAlgorithm {
-    /// Every hash function, in the order of the Web eID protocol table.
+    /// Every hash function: SHA-2, then SHA-3, shortest first.
     pub const ALL: [Self; 8] = [
         Self::Sha224,
         Self::Sha256,
@@ -48,7 +48,7 @@ impl HashAlgorithm {
         }
     }
 
-    /// The name used by Web eID's `hashFunction` ("SHA-256", "SHA3-384", ...).
+    /// The standard name ("SHA-256", "SHA3-384", ...), as protocols write it.
     pub const fn name(self) -> &'static str {
         match self {
             Self::Sha224 => "SHA-224",
@@ -62,7 +62,7 @@ impl HashAlgorithm {
         }
     }
 
-    /// Parses a Web eID `hashFunction` name.
+    /// Parses a name of [`HashAlgorithm::name`].
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|h| h.name() == name)
     }
@@ -104,16 +104,11 @@ impl Digest {
         Ok(Self { alg, bytes })
     }
 
-    /// Wraps a digest this crate computed, whose length is right by construction.
-    pub(crate) fn from_computed(alg: HashAlgorithm, bytes: Vec<u8>) -> Self {
-        Self { alg, bytes }
-    }
-
     /// Hashes `data`.
     pub fn of(alg: HashAlgorithm, data: &[u8]) -> Self {
         Self {
             alg,
-            bytes: crate::webeid::hash(alg, data),
+            bytes: hash(alg, data),
         }
     }
 
@@ -138,6 +133,21 @@ impl Digest {
 impl std::fmt::Debug for Digest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Digest({}, {})", self.alg.name(), hex::encode(&self.bytes))
+    }
+}
+
+/// Hashes `data` with `alg`.
+pub fn hash(alg: HashAlgorithm, data: &[u8]) -> Vec<u8> {
+    use sha2::Digest as _;
+    match alg {
+        HashAlgorithm::Sha224 => sha2::Sha224::digest(data).to_vec(),
+        HashAlgorithm::Sha256 => sha2::Sha256::digest(data).to_vec(),
+        HashAlgorithm::Sha384 => sha2::Sha384::digest(data).to_vec(),
+        HashAlgorithm::Sha512 => sha2::Sha512::digest(data).to_vec(),
+        HashAlgorithm::Sha3_224 => sha3::Sha3_224::digest(data).to_vec(),
+        HashAlgorithm::Sha3_256 => sha3::Sha3_256::digest(data).to_vec(),
+        HashAlgorithm::Sha3_384 => sha3::Sha3_384::digest(data).to_vec(),
+        HashAlgorithm::Sha3_512 => sha3::Sha3_512::digest(data).to_vec(),
     }
 }
 
@@ -183,5 +193,22 @@ mod tests {
         assert!(Digest::new(HashAlgorithm::Sha256, vec![0; 31]).is_err());
         let d = Digest::new(HashAlgorithm::Sha256, vec![0xAB; 32]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(d.digest_info().len(), 51);
+    }
+
+    #[test]
+    fn hashes_known_answers() {
+        // FIPS 180-4 / FIPS 202 example values for "abc".
+        assert_eq!(
+            hex::encode(hash(HashAlgorithm::Sha256, b"abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(
+            hex::encode(hash(HashAlgorithm::Sha3_256, b"abc")),
+            "3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532"
+        );
+        for h in HashAlgorithm::ALL {
+            assert_eq!(hash(h, b"abc").len(), h.output_len(), "{h:?}");
+            assert_eq!(Digest::of(h, b"abc").as_bytes(), &hash(h, b"abc")[..]);
+        }
     }
 }

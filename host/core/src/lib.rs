@@ -13,7 +13,6 @@ pub mod status;
 pub mod tlv;
 pub mod token;
 pub mod transport;
-pub mod webeid;
 
 pub use apdu::{exchange, Command, Response};
 pub use atr::{Atr, AtrPattern};

@@ -69,27 +69,27 @@ pub enum KeyAlgorithm {
     },
 }
 
-/// The Web eID `cryptoAlgorithm`.
+/// The family of a signature algorithm (its wire names live in `eidlink-webeid`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CryptoAlgorithm {
-    /// "ECC".
+    /// ECDSA.
     Ecc,
-    /// "RSA".
+    /// RSA.
     Rsa,
 }
 
-/// The Web eID `paddingScheme`.
+/// How a digest is padded before the private-key operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Padding {
-    /// "NONE" (ECDSA).
+    /// None (ECDSA).
     None,
-    /// "PKCS1.5".
+    /// RSA PKCS#1 v1.5 (DigestInfo).
     Pkcs1v15,
-    /// "PSS" (MGF1 with the same hash, salt = hash length).
+    /// RSA-PSS (MGF1 with the same hash, salt = hash length).
     Pss,
 }
 
-/// A signature scheme a key offers: the `supportedSignatureAlgorithms` entries of Web eID.
+/// A signature scheme a key offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SignatureAlgorithm {
     /// ECC or RSA.

@@ -8,16 +8,17 @@ use std::time::{Duration, Instant};
 
 use eidlink_core::Atr;
 use eidlink_pcsc::monitor::{Monitor, MonitorEvent, MonitorOptions};
-use eidlink_tests::vpcd::{listener_present, DEFAULT_PORT};
+use eidlink_tests::vpcd::{self, listener_present};
 use eidlink_tests::{vpcd_test_lock, CardOptions, Profile, VirtualCardHandle};
 
 /// The reader vpcd creates for its first port.
 const READER: &str = "Virtual PCD 00 00";
 
 fn require_vpcd() {
+    let port = vpcd::port();
     assert!(
-        listener_present(DEFAULT_PORT),
-        "pcscd with the vsmartcard vpcd driver is not running (nothing listens on {DEFAULT_PORT}): \
+        listener_present(port),
+        "pcscd with the vsmartcard vpcd driver is not running (nothing listens on {port}): \
          run `bash scripts/test.sh`, or install vsmartcard-vpcd and start `pcscd -f`"
     );
 }
@@ -91,7 +92,7 @@ fn insertion_and_removal_arrive_as_events() {
     // insertion that never happened) both fail here, with the whole timeline.
     let t0 = Instant::now();
     let mut log = Vec::new();
-    let card = VirtualCardHandle::start(Profile::Belpic18, &CardOptions::default(), DEFAULT_PORT).unwrap();
+    let card = VirtualCardHandle::start(Profile::Belpic18, &CardOptions::default(), vpcd::port()).unwrap();
     assert_eq!(next_card_event(&rx, &mut log, t0), inserted, "{log:?}");
     card.remove();
     assert_eq!(next_card_event(&rx, &mut log, t0), removed, "{log:?}");

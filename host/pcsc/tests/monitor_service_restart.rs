@@ -1,7 +1,9 @@
 //! The reader monitor while the smart-card service stops and comes back: `ServiceDown`, then
 //! `ServiceUp` once it answers again, without polling in between. The service is a private pcscd
 //! (no readers) in a private mount namespace where its socket takes the place of the system one, so
-//! the system pcscd and the virtual card are not touched. Needs root (as CI runs) and util-linux's
+//! the system pcscd and the virtual card are not touched. A tmpfs covers all of /run (/run/pcscd
+//! need not exist) and the USB drivers (no real reader), and the monitor looks at that socket, not
+//! at the tests' pcscd that PCSCLITE_CSOCK_NAME names. Needs root (as CI runs) and util-linux's
 //! unshare. The namespace runs this test binary again, as `child_in_namespace`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -34,7 +36,12 @@ fn service_down_and_up_again() {
     let exe = std::env::current_exe().unwrap();
     let status = Command::new("unshare")
         .args(["--mount", "--propagation", "private", "sh", "-c"])
-        .arg("mount -t tmpfs eidlink-test /run/pcscd || exit 90\nexec \"$0\" \"$@\"")
+        .arg(
+            "mount -t tmpfs eidlink-test /run && mkdir /run/pcscd || exit 90\n\
+             mount -t tmpfs eidlink-no-usb /usr/lib/pcsc/drivers || exit 90\n\
+             export PCSCLITE_CSOCK_NAME=/run/pcscd/pcscd.comm\n\
+             exec \"$0\" \"$@\"",
+        )
         .arg(&exe)
         .args(["--exact", "child_in_namespace", "--nocapture", "--test-threads=1"])
         .env(CHILD_CONF, &conf)

@@ -16,6 +16,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use eidlink_lang::Language;
 use serde::Deserialize;
 
 /// Why the configuration could not be read or written.
@@ -148,14 +149,13 @@ impl Config {
 
     /// The configured language, if it is one eidlink speaks.
     pub fn configured_language(&self) -> Option<Language> {
-        self.language.as_deref().and_then(Language::from_code)
+        self.language.as_deref().and_then(Language::parse)
     }
 
-    /// The language to show: the configured one, else the system's, else English.
+    /// The language to show where no site asks for one (the tray app): eidlink-lang's rule, from
+    /// the configured language on: else the system's, else English.
     pub fn effective_language(&self) -> Language {
-        self.configured_language()
-            .or_else(Language::from_system)
-            .unwrap_or(Language::En)
+        eidlink_lang::resolve_here(None, self.language.as_deref())
     }
 
     /// The settings the tray app shows.
@@ -165,51 +165,6 @@ impl Config {
             logging: self.logging,
             allow_http_localhost: self.allow_http_localhost,
         }
-    }
-}
-
-/// The languages of eidlink's user interface.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Language {
-    /// Français.
-    Fr,
-    /// Nederlands.
-    Nl,
-    /// Deutsch.
-    De,
-    /// English.
-    En,
-}
-
-impl Language {
-    /// Every language, in the order a menu lists them.
-    pub const ALL: [Language; 4] = [Self::Fr, Self::Nl, Self::De, Self::En];
-
-    /// The code stored in the config file.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Fr => "fr",
-            Self::Nl => "nl",
-            Self::De => "de",
-            Self::En => "en",
-        }
-    }
-
-    /// From a config code or a locale name (`nl`, `nl_BE.UTF-8`, `fr-BE`), case-insensitive.
-    pub fn from_code(code: &str) -> Option<Self> {
-        let lang = code.split(['_', '-', '.', '@']).next().unwrap_or_default();
-        Self::ALL.into_iter().find(|l| lang.eq_ignore_ascii_case(l.code()))
-    }
-
-    /// The system's language, from the POSIX locale variables in their order of precedence.
-    /// (Windows and macOS have their own APIs; the tray will ask them when it is built there.)
-    pub fn from_system() -> Option<Self> {
-        ["LC_ALL", "LC_MESSAGES", "LANG"]
-            .iter()
-            .filter_map(|v| std::env::var(v).ok())
-            // An empty variable does not count; "C"/"POSIX" mean no language, not English.
-            .find(|v| !v.is_empty())
-            .and_then(|v| Self::from_code(&v))
     }
 }
 
@@ -277,12 +232,16 @@ mod tests {
 
     #[test]
     fn languages_from_codes_and_locales() {
-        assert_eq!(Language::from_code("nl_BE.UTF-8"), Some(Language::Nl));
-        assert_eq!(Language::from_code("fr-BE"), Some(Language::Fr));
-        assert_eq!(Language::from_code("DE"), Some(Language::De));
-        assert_eq!(Language::from_code("en_GB"), Some(Language::En));
-        assert_eq!(Language::from_code("C"), None);
-        assert_eq!(Language::from_code("es_ES"), None);
+        // (How tags and locale names are read is tested in eidlink-lang, with these cases.)
+        let c: Config = toml::from_str("language = \"nl_BE.UTF-8\"").unwrap_or_default();
+        assert_eq!(c.configured_language(), Some(Language::Nl));
+        let c: Config = toml::from_str("language = \"DE\"").unwrap_or_default();
+        assert_eq!(c.configured_language(), Some(Language::De));
+        assert_eq!(
+            c.effective_language(),
+            Language::De,
+            "the setting comes before the system"
+        );
         // An unknown language in the file is not an error: the system language is used instead.
         let c: Config = toml::from_str("language = \"es\"").unwrap_or_default();
         assert_eq!(c.language.as_deref(), Some("es"));

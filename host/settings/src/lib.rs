@@ -8,4 +8,4 @@ pub mod fsutil;
 pub mod history;
 pub mod logging;
 
-pub use config::{save_ui, Config, Dirs, Language, SettingsError, UiSettings};
+pub use config::{save_ui, Config, Dirs, SettingsError, UiSettings};

@@ -13,6 +13,8 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
 use clap::Parser;
+use eidlink_pin_protocol::{Purpose, Request, Response};
+use zeroize::Zeroizing;
 
 #[derive(Parser)]
 struct Args {
@@ -47,26 +49,24 @@ fn main() {
     for line in stdin.lock().lines() {
         let Ok(line) = line else { break };
         record(&args.record, &line);
-        if line.contains(r#""type":"close""#) {
-            break;
-        }
-        if !line.contains(r#""type":"ask""#) {
-            continue;
-        }
+        // A line this program cannot read is recorded and skipped, like a status.
+        let purpose = match Request::from_line(&line) {
+            Ok(Request::Close) => break,
+            Ok(Request::Ask(ask)) => ask.purpose,
+            Ok(Request::Status { .. }) | Err(_) => continue,
+        };
         let by_purpose = if args.pin.is_some() {
-            if line.contains(r#""purpose":"consent""#) {
-                Some("confirm".to_owned())
-            } else if line.contains(r#""purpose":"sign""#) {
-                args.sign_pin.clone().or_else(|| args.pin.clone())
-            } else {
-                args.pin.clone()
+            match purpose {
+                Purpose::Consent => Some("confirm".to_owned()),
+                Purpose::Sign => args.sign_pin.clone().or_else(|| args.pin.clone()),
+                Purpose::Authenticate => args.pin.clone(),
             }
         } else {
             None
         };
         let reply = match by_purpose.or_else(|| answers.next()).as_deref() {
-            Some("cancel") | None => r#"{"result":"cancelled"}"#.to_owned(),
-            Some("confirm") => r#"{"result":"confirmed"}"#.to_owned(),
+            Some("cancel") | None => Response::Cancelled,
+            Some("confirm") => Response::Confirmed,
             Some("hang") => {
                 // Wait until the host goes away (end of stdin) without answering.
                 for l in stdin.lock().lines() {
@@ -76,9 +76,9 @@ fn main() {
                 }
                 break;
             }
-            Some(pin) => format!(r#"{{"result":"pin","pin":"{pin}"}}"#),
+            Some(pin) => Response::Pin(Zeroizing::new(pin.to_owned())),
         };
-        if writeln!(out, "{reply}").and_then(|()| out.flush()).is_err() {
+        if out.write_all(&reply.to_line()).and_then(|()| out.flush()).is_err() {
             break;
         }
     }

@@ -22,8 +22,9 @@ struct Args {
     /// Card profile: belpic18 (Belgian eID 1.8, P-384), belpic17 (1.7, RSA-2048), esteid (IDEMIA).
     #[arg(long, default_value = "belpic18", value_parser = parse_profile)]
     profile: Profile,
-    /// vpcd port: 35963 = "Virtual PCD 00 00", 35964 = "Virtual PCD 00 01".
-    #[arg(long, default_value_t = eidlink_tests::vpcd::DEFAULT_PORT)]
+    /// vpcd port: 35963 = "Virtual PCD 00 00", 35964 = "Virtual PCD 00 01" [default: $EIDLINK_VPCD_PORT,
+    /// else 35963].
+    #[arg(long, default_value_t = eidlink_tests::vpcd::port(), hide_default_value = true)]
     port: u16,
     /// PIN (Belgian) or PIN1 (EstEID).
     #[arg(long, default_value = "1234")]

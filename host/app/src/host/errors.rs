@@ -1,101 +1,11 @@
-//! The host's error vocabulary: a stable `reason` (eidlink adds it) and the Web eID `code` each reason
-//! maps to, in one table (protocol.md §2.5).
+//! The host's errors: a stable `reason` and a message for people. The reasons, the Web eID `code` each
+//! maps to and the reply's JSON are the wire crate's (protocol.md §2.5); which card error is which
+//! reason is the host's.
 
 use eidlink_core::{CardError, PinFailure, TransportError};
-use serde_json::{json, Value};
-
-/// Why a request failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Reason {
-    /// A malformed message or argument.
-    InvalidArgument,
-    /// The origin is not allowed (not https, a path, ...).
-    OriginRejected,
-    /// The message is larger than the limit.
-    MessageTooLarge,
-    /// The smart-card service is not running.
-    NoPcscService,
-    /// No card reader is connected.
-    NoReader,
-    /// No card in any reader.
-    NoCard,
-    /// The card is not one eidlink supports.
-    UnsupportedCard,
-    /// The card was removed and not inserted again in time.
-    CardRemoved,
-    /// No inserted card has the requested signing certificate.
-    WrongCertificate,
-    /// The PIN is blocked.
-    PinBlocked,
-    /// The user did not act in time.
-    PinEntryTimeout,
-    /// The user cancelled.
-    UserCancelled,
-    /// The card refused or failed.
-    CardError,
-    /// A bug or an environment problem.
-    Internal,
-}
-
-/// Every reason, for tests and documentation.
-pub const ALL_REASONS: [Reason; 14] = [
-    Reason::InvalidArgument,
-    Reason::OriginRejected,
-    Reason::MessageTooLarge,
-    Reason::NoPcscService,
-    Reason::NoReader,
-    Reason::NoCard,
-    Reason::UnsupportedCard,
-    Reason::CardRemoved,
-    Reason::WrongCertificate,
-    Reason::PinBlocked,
-    Reason::PinEntryTimeout,
-    Reason::UserCancelled,
-    Reason::CardError,
-    Reason::Internal,
-];
-
-impl Reason {
-    /// The `reason` string.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::InvalidArgument => "INVALID_ARGUMENT",
-            Self::OriginRejected => "ORIGIN_REJECTED",
-            Self::MessageTooLarge => "MESSAGE_TOO_LARGE",
-            Self::NoPcscService => "NO_PCSC_SERVICE",
-            Self::NoReader => "NO_READER",
-            Self::NoCard => "NO_CARD",
-            Self::UnsupportedCard => "UNSUPPORTED_CARD",
-            Self::CardRemoved => "CARD_REMOVED",
-            Self::WrongCertificate => "WRONG_CERTIFICATE",
-            Self::PinBlocked => "PIN_BLOCKED",
-            Self::PinEntryTimeout => "PIN_ENTRY_TIMEOUT",
-            Self::UserCancelled => "USER_CANCELLED",
-            Self::CardError => "CARD_ERROR",
-            Self::Internal => "INTERNAL",
-        }
-    }
-
-    /// The Web eID `code` (the only codes web-eid.js knows): the invalid-argument family →
-    /// NATIVE_INVALID_ARGUMENT, cancel and timeout → USER_CANCELLED, the rest → NATIVE_FATAL.
-    pub const fn code(self) -> &'static str {
-        match self {
-            Self::InvalidArgument | Self::OriginRejected | Self::MessageTooLarge => {
-                "ERR_WEBEID_NATIVE_INVALID_ARGUMENT"
-            }
-            Self::UserCancelled | Self::PinEntryTimeout => "ERR_WEBEID_USER_CANCELLED",
-            Self::NoPcscService
-            | Self::NoReader
-            | Self::NoCard
-            | Self::UnsupportedCard
-            | Self::CardRemoved
-            | Self::WrongCertificate
-            | Self::PinBlocked
-            | Self::CardError
-            | Self::Internal => "ERR_WEBEID_NATIVE_FATAL",
-        }
-    }
-}
+use eidlink_webeid::ErrorReply;
+pub use eidlink_webeid::Reason;
+use serde_json::Value;
 
 /// A failed request: reason and a message for people.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -123,7 +33,8 @@ impl HostError {
 
     /// The reply `{"error":{"code","message","reason"}}`.
     pub fn to_json(&self) -> Value {
-        json!({"error": {"code": self.reason.code(), "message": self.message, "reason": self.reason.name()}})
+        // Strings and names only: serializing them cannot fail, so the default (null) is never sent.
+        serde_json::to_value(ErrorReply::new(self.reason, self.message.clone())).unwrap_or_default()
     }
 }
 
@@ -152,33 +63,20 @@ impl From<CardError> for HostError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
+    // The reason → code table itself is tested in eidlink-webeid (error.rs), where it lives.
     #[test]
     fn reason_to_code_table() {
-        let table = [
-            ("INVALID_ARGUMENT", "ERR_WEBEID_NATIVE_INVALID_ARGUMENT"),
-            ("ORIGIN_REJECTED", "ERR_WEBEID_NATIVE_INVALID_ARGUMENT"),
-            ("MESSAGE_TOO_LARGE", "ERR_WEBEID_NATIVE_INVALID_ARGUMENT"),
-            ("NO_PCSC_SERVICE", "ERR_WEBEID_NATIVE_FATAL"),
-            ("NO_READER", "ERR_WEBEID_NATIVE_FATAL"),
-            ("NO_CARD", "ERR_WEBEID_NATIVE_FATAL"),
-            ("UNSUPPORTED_CARD", "ERR_WEBEID_NATIVE_FATAL"),
-            ("CARD_REMOVED", "ERR_WEBEID_NATIVE_FATAL"),
-            ("WRONG_CERTIFICATE", "ERR_WEBEID_NATIVE_FATAL"),
-            ("PIN_BLOCKED", "ERR_WEBEID_NATIVE_FATAL"),
-            ("PIN_ENTRY_TIMEOUT", "ERR_WEBEID_USER_CANCELLED"),
-            ("USER_CANCELLED", "ERR_WEBEID_USER_CANCELLED"),
-            ("CARD_ERROR", "ERR_WEBEID_NATIVE_FATAL"),
-            ("INTERNAL", "ERR_WEBEID_NATIVE_FATAL"),
-        ];
-        assert_eq!(table.len(), ALL_REASONS.len());
-        for (r, (name, code)) in ALL_REASONS.iter().zip(table) {
-            assert_eq!((r.name(), r.code()), (name, code));
-        }
         let e = HostError::new(Reason::PinBlocked, "blocked");
         assert_eq!(
             e.to_json(),
             json!({"error":{"code":"ERR_WEBEID_NATIVE_FATAL","message":"blocked","reason":"PIN_BLOCKED"}})
+        );
+        // The bytes the framing writes: the keys in the order the extension's tests saw before.
+        assert_eq!(
+            serde_json::to_string(&e.to_json()).ok().as_deref(),
+            Some(r#"{"error":{"code":"ERR_WEBEID_NATIVE_FATAL","message":"blocked","reason":"PIN_BLOCKED"}}"#)
         );
         assert_eq!(
             HostError::from(CardError::from(PinFailure::Blocked)).reason,

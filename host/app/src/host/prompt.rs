@@ -1,75 +1,16 @@
-//! The PIN program as a child process (docs/pin-dialog-protocol.md): JSON lines on its stdin and
-//! stdout. Dropping a `PinProgram` kills the child, so the dialog never outlives the request.
+//! The PIN program as a child process (docs/pin-dialog-protocol.md, types in
+//! `eidlink-pin-protocol`): JSON lines on its stdin and stdout. Dropping a `PinProgram` kills the
+//! child, so the dialog never outlives the request.
 
 use std::process::Stdio;
 
 use eidlink_core::Pin;
-use serde::{Deserialize, Serialize};
+use eidlink_pin_protocol::{Ask, Request, Response, Status};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use zeroize::Zeroizing;
 
 use super::errors::{HostError, Reason};
-
-/// What the dialog asks.
-#[derive(Debug, Clone, Serialize)]
-pub struct Ask {
-    /// `authenticate`, `sign` or `consent`.
-    pub purpose: &'static str,
-    /// The origin.
-    pub origin: String,
-    /// Language code.
-    pub lang: String,
-    /// Certificate holder.
-    pub holder: String,
-    /// The certificate shown.
-    pub certificate: CertView,
-    /// The document hash (sign only).
-    pub hash: Option<HashView>,
-    /// The PIN rules (not for consent).
-    pub pin: Option<PinView>,
-    /// PIN typed on the reader.
-    pub pinpad: bool,
-    /// What went wrong with the previous answer.
-    pub error: Option<serde_json::Value>,
-}
-
-/// Certificate facts shown to the user.
-#[derive(Debug, Clone, Serialize)]
-pub struct CertView {
-    /// Subject CN.
-    pub subject: String,
-    /// Issuer CN.
-    pub issuer: String,
-    /// Start of validity.
-    pub not_before: String,
-    /// End of validity.
-    pub not_after: String,
-}
-
-/// The document hash shown for a signature.
-#[derive(Debug, Clone, Serialize)]
-pub struct HashView {
-    /// "SHA-256"...
-    pub function: String,
-    /// Grouped hex of the first bytes.
-    pub fingerprint: String,
-}
-
-/// PIN rules and state.
-#[derive(Debug, Clone, Serialize)]
-pub struct PinView {
-    /// "PIN", "PIN1", "PIN2".
-    pub label: &'static str,
-    /// Fewest digits.
-    pub min: u8,
-    /// Most digits.
-    pub max: u8,
-    /// Tries left, if known.
-    pub tries_left: Option<u8>,
-    /// Tries of a fresh PIN.
-    pub max_tries: u8,
-}
 
 /// The dialog's answer.
 #[derive(Debug)]
@@ -80,13 +21,6 @@ pub enum Answer {
     Confirmed,
     /// The user cancelled.
     Cancelled,
-}
-
-#[derive(Deserialize)]
-struct RawAnswer<'a> {
-    result: &'a str,
-    #[serde(borrow)]
-    pin: Option<&'a str>,
 }
 
 /// A running PIN program.
@@ -132,11 +66,7 @@ impl PinProgram {
 
     /// Asks and waits for the answer.
     pub async fn ask(&mut self, ask: &Ask) -> Result<Answer, HostError> {
-        let mut msg = serde_json::to_value(ask).map_err(|e| HostError::new(Reason::Internal, e.to_string()))?;
-        if let Some(obj) = msg.as_object_mut() {
-            obj.insert("type".into(), "ask".into());
-        }
-        self.send(&msg).await?;
+        self.send(&Request::Ask(Box::new(ask.clone()))).await?;
         // The line holds the PIN: read it into a buffer that is zeroized when dropped.
         let mut line = Zeroizing::new(String::new());
         let n = self
@@ -147,33 +77,34 @@ impl PinProgram {
         if n == 0 {
             return Err(lost("it closed without answering"));
         }
-        let raw: RawAnswer<'_> = serde_json::from_str(line.trim_end()).map_err(|_| lost("malformed answer"))?;
-        match (raw.result, raw.pin) {
-            ("pin", Some(pin)) => Ok(Answer::Pin(Pin::new(Zeroizing::new(pin.to_owned())))),
-            ("confirmed", _) => Ok(Answer::Confirmed),
-            ("cancelled", _) => Ok(Answer::Cancelled),
-            _ => Err(lost("unexpected answer")),
+        match Response::from_line(line.as_bytes()).map_err(|e| lost(&e.to_string()))? {
+            Response::Pin(pin) => Ok(Answer::Pin(Pin::new(pin))),
+            Response::Confirmed => Ok(Answer::Confirmed),
+            Response::Cancelled => Ok(Answer::Cancelled),
         }
     }
 
-    /// Shows a status line (`insert_card`, `card_removed`, `working`).
-    pub async fn status(&mut self, message: &str) -> Result<(), HostError> {
-        self.send(&serde_json::json!({"type": "status", "message": message}))
-            .await
+    /// Shows a status line in the open dialog.
+    pub async fn status(&mut self, message: Status) -> Result<(), HostError> {
+        self.send(&Request::Status { message }).await
     }
 
     /// Closes the dialog: asks it to go, gives it a moment to exit on its own, then kills it (on drop).
     pub async fn close(mut self) {
-        let _ = self.send(&serde_json::json!({"type": "close"})).await;
+        let _ = self.send(&Request::Close).await;
         let Self { mut child, stdin, .. } = self;
         drop(stdin);
         let _ = tokio::time::timeout(std::time::Duration::from_millis(500), child.wait()).await;
     }
 
-    async fn send(&mut self, msg: &serde_json::Value) -> Result<(), HostError> {
-        let mut line = serde_json::to_vec(msg).map_err(|e| HostError::new(Reason::Internal, e.to_string()))?;
-        line.push(b'\n');
-        self.stdin.write_all(&line).await.map_err(|e| lost(&e.to_string()))?;
+    async fn send(&mut self, request: &Request) -> Result<(), HostError> {
+        let line = request
+            .to_line()
+            .map_err(|e| HostError::new(Reason::Internal, e.to_string()))?;
+        self.stdin
+            .write_all(line.as_bytes())
+            .await
+            .map_err(|e| lost(&e.to_string()))?;
         self.stdin.flush().await.map_err(|e| lost(&e.to_string()))
     }
 }

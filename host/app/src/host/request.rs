@@ -2,65 +2,20 @@
 //! validate: once a `Request` exists, its origin is an https origin, its nonce has the right length,
 //! its digest the right size.
 
-use base64::Engine as _;
 use eidlink_core::{Digest, HashAlgorithm};
+use eidlink_webeid::{HttpLocalhost, Nonce, Origin, OriginError};
 use serde_json::{Map, Value};
 
 use super::errors::{HostError, Reason};
 
-/// A validated web origin, `scheme://host[:port]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
-    serialized: String,
-    host: String,
-}
-
-impl Origin {
-    /// Parses an origin: https or wss (http only on localhost / 127.0.0.1 when `allow_http_localhost`),
-    /// at most 255 characters, no user info, path, query or fragment, and already in normalized
-    /// form (lower-case host, no default port, no trailing slash).
-    pub fn parse(s: &str, allow_http_localhost: bool) -> Result<Self, HostError> {
-        let reject = |why: &str| HostError::new(Reason::OriginRejected, format!("origin '{s}' rejected: {why}"));
-        if s.len() > 255 {
-            return Err(HostError::new(
-                Reason::OriginRejected,
-                "origin longer than 255 characters",
-            ));
-        }
-        let url = url::Url::parse(s).map_err(|e| reject(&e.to_string()))?;
-        let host = url.host_str().ok_or_else(|| reject("no host"))?.to_owned();
-        match url.scheme() {
-            "https" | "wss" => {}
-            "http" if allow_http_localhost && (host == "localhost" || host == "127.0.0.1") => {}
-            "http" if host == "localhost" || host == "127.0.0.1" => {
-                return Err(reject(
-                    "http is allowed on localhost only when the developer setting allow-http-localhost is on",
-                ))
-            }
-            _ => return Err(reject("only https origins are allowed")),
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(reject("user info is not allowed"));
-        }
-        if url.query().is_some() || url.fragment().is_some() || url.path() != "/" || s.ends_with('/') {
-            return Err(reject("an origin has no path, query or fragment"));
-        }
-        let serialized = url.origin().ascii_serialization();
-        if serialized != s {
-            return Err(reject(&format!("not in normalized form (expected '{serialized}')")));
-        }
-        Ok(Self { serialized, host })
-    }
-
-    /// `scheme://host[:port]`.
-    pub fn as_str(&self) -> &str {
-        &self.serialized
-    }
-
-    /// The host name, what the PIN dialog shows big.
-    pub fn host(&self) -> &str {
-        &self.host
-    }
+/// The origin argument: the browser's serialization exactly (the extension sends
+/// `new URL(sender.url).origin`); anything else is ORIGIN_REJECTED.
+pub fn origin(s: &str, allow_http_localhost: bool) -> Result<Origin, HostError> {
+    Origin::parse(s, HttpLocalhost::from(allow_http_localhost)).map_err(|e| match e {
+        // The origin itself is not echoed: it may be kilobytes long.
+        OriginError::TooLong => HostError::new(Reason::OriginRejected, format!("origin {e}")),
+        e => HostError::new(Reason::OriginRejected, format!("origin '{s}' rejected: {e}")),
+    })
 }
 
 /// A browser command.
@@ -73,7 +28,7 @@ pub enum Request {
         /// The site.
         origin: Origin,
         /// The server's challenge nonce (44..=128 characters).
-        nonce: String,
+        nonce: Nonce,
         /// UI language.
         lang: Option<String>,
     },
@@ -151,15 +106,10 @@ pub fn parse(bytes: &[u8], allow_http_localhost: bool) -> Result<Request, HostEr
         }
         "authenticate" => {
             exact_keys(args, &["challengeNonce", "origin"], &["lang"], command)?;
-            let nonce = string(args, "challengeNonce")?;
-            let len = nonce.chars().count();
-            if !(44..=128).contains(&len) {
-                return Err(HostError::invalid(format!(
-                    "challengeNonce must be 44 to 128 characters, got {len}"
-                )));
-            }
+            let nonce = Nonce::new(string(args, "challengeNonce")?)
+                .map_err(|e| HostError::invalid(format!("challengeNonce must be 44 to 128 characters, got {}", e.0)))?;
             Ok(Request::Authenticate {
-                origin: Origin::parse(&string(args, "origin")?, allow_http_localhost)?,
+                origin: origin(&string(args, "origin")?, allow_http_localhost)?,
                 nonce,
                 lang: lang(args)?,
             })
@@ -167,7 +117,7 @@ pub fn parse(bytes: &[u8], allow_http_localhost: bool) -> Result<Request, HostEr
         "get-signing-certificate" => {
             exact_keys(args, &["origin"], &["lang"], command)?;
             Ok(Request::GetSigningCertificate {
-                origin: Origin::parse(&string(args, "origin")?, allow_http_localhost)?,
+                origin: origin(&string(args, "origin")?, allow_http_localhost)?,
                 lang: lang(args)?,
             })
         }
@@ -190,7 +140,7 @@ pub fn parse(bytes: &[u8], allow_http_localhost: bool) -> Result<Request, HostEr
                 return Err(HostError::invalid("certificate is empty"));
             }
             Ok(Request::Sign {
-                origin: Origin::parse(&string(args, "origin")?, allow_http_localhost)?,
+                origin: origin(&string(args, "origin")?, allow_http_localhost)?,
                 digest,
                 certificate,
                 lang: lang(args)?,
@@ -221,8 +171,7 @@ fn string(args: &Map<String, Value>, key: &str) -> Result<String, HostError> {
 }
 
 fn base64(args: &Map<String, Value>, key: &str) -> Result<Vec<u8>, HostError> {
-    base64::engine::general_purpose::STANDARD
-        .decode(string(args, key)?)
+    eidlink_webeid::base64_decode(&string(args, key)?)
         .map_err(|e| HostError::invalid(format!("'{key}' is not standard base64: {e}")))
 }
 
@@ -239,6 +188,7 @@ fn lang(args: &Map<String, Value>) -> Result<Option<String>, HostError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
     use serde_json::json;
 
     const NONCE: &str = "12345678901234567890123456789012345678901234";
@@ -251,14 +201,16 @@ mod tests {
         p(v).map(|_| Reason::Internal).unwrap_or_else(|e| e.reason)
     }
 
+    // The rules are eidlink-webeid's (origin.rs tests them, with these cases); here, that each
+    // rejection is ORIGIN_REJECTED.
     #[test]
     fn origins() {
         assert_eq!(
-            Origin::parse("https://ex.be", false).map(|o| o.host().to_owned()),
+            origin("https://ex.be", false).map(|o| o.host().to_owned()),
             Ok("ex.be".to_owned())
         );
-        assert!(Origin::parse("https://ex.be:8443", false).is_ok());
-        assert!(Origin::parse("wss://ex.be", false).is_ok());
+        assert!(origin("https://ex.be:8443", false).is_ok());
+        assert!(origin("wss://ex.be", false).is_ok());
         for bad in [
             "http://ex.be",
             "https://ex.be/",
@@ -273,15 +225,15 @@ mod tests {
             "http://localhost:8080",
         ] {
             assert_eq!(
-                Origin::parse(bad, false).map_err(|e| e.reason),
+                origin(bad, false).map_err(|e| e.reason),
                 Err(Reason::OriginRejected),
                 "{bad}"
             );
         }
-        assert!(Origin::parse("http://localhost:8080", true).is_ok());
-        assert!(Origin::parse("http://127.0.0.1:8080", true).is_ok());
-        assert!(Origin::parse("http://ex.be", true).is_err());
-        assert!(Origin::parse(&format!("https://{}.be", "a".repeat(260)), false).is_err());
+        assert!(origin("http://localhost:8080", true).is_ok());
+        assert!(origin("http://127.0.0.1:8080", true).is_ok());
+        assert!(origin("http://ex.be", true).is_err());
+        assert!(origin(&format!("https://{}.be", "a".repeat(260)), false).is_err());
     }
 
     #[test]

@@ -11,9 +11,8 @@ use eidlink_core::{detect, CardToken, CardTransport, Token};
 use eidlink_pcsc::PcscTransport;
 use eidlink_tests::{vpcd, vpcd_test_lock, CardOptions, Profile, VirtualCardHandle};
 
-/// The reader vpcd creates for port 35963.
+/// The reader vpcd creates for its first port ([`vpcd::port`]).
 pub const READER: &str = "Virtual PCD 00 00";
-const PORT: u16 = 35963;
 
 /// A virtual card in the vpcd reader, for the duration of one test (which holds the vpcd lock).
 pub struct Inserted {
@@ -29,9 +28,10 @@ pub fn insert(profile: Profile) -> Inserted {
 /// Inserts a card and waits until pcscd shows it in the reader with its ATR.
 pub fn insert_with(profile: Profile, options: &CardOptions) -> Inserted {
     let lock = vpcd_test_lock();
+    let port = vpcd::port();
     assert!(
-        vpcd::listener_present(PORT),
-        "pcscd with the vsmartcard vpcd driver is not running (nothing listens on {PORT}): \
+        vpcd::listener_present(port),
+        "pcscd with the vsmartcard vpcd driver is not running (nothing listens on {port}): \
          run `bash scripts/test.sh`, or install vsmartcard-vpcd and start `pcscd -f`"
     );
     // The previous test's card must be seen as gone first, or pcscd would keep its ATR.
@@ -39,7 +39,7 @@ pub fn insert_with(profile: Profile, options: &CardOptions) -> Inserted {
         |atr| atr.is_none(),
         "the reader to be empty (is another eidlink-vcard running?)",
     );
-    let handle = VirtualCardHandle::start(profile, options, PORT).expect("start the virtual card");
+    let handle = VirtualCardHandle::start(profile, options, port).expect("start the virtual card");
     handle
         .wait_present(Duration::from_secs(10))
         .expect("vpcd polls the card");

@@ -1,12 +1,13 @@
-//! What a Web eID authentication signs (protocol.md §2.2), shared by the host that builds tokens and
-//! the verifier that checks them, so the two can never disagree.
+//! The `algorithm` of an authentication token and what the card signs for it (protocol.md §2.2),
+//! shared by the host that builds tokens and the verifier that checks them, so the two can never
+//! disagree.
 //!
 //! The token algorithm follows the authentication key; its hash `H` gives
 //! `M = H(utf8(origin)) || H(utf8(challengeNonce))`, and the card signs `H(M)` ("field separation": the
 //! two values can never be shifted into each other).
 
-use crate::hash::{Digest, HashAlgorithm};
-use crate::token::{CryptoAlgorithm, Curve, KeyAlgorithm, Padding, SignatureAlgorithm};
+use eidlink_core::hash::hash;
+use eidlink_core::{CryptoAlgorithm, Curve, Digest, HashAlgorithm, KeyAlgorithm, Padding, SignatureAlgorithm};
 
 /// The `algorithm` of a `web-eid:1.0` token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -100,35 +101,32 @@ impl TokenAlgorithm {
         };
         offered.contains(&candidate.scheme()).then_some(candidate)
     }
+
+    /// The algorithm whose scheme `scheme` is: how to name a signature the card made.
+    pub fn for_scheme(scheme: SignatureAlgorithm) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.scheme() == scheme)
+    }
+}
+
+impl std::fmt::Display for TokenAlgorithm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// `H(M)`, `M = H(origin) || H(nonce)`: the digest the card signs for an authentication token.
+/// `origin` is the serialized origin ([`crate::Origin::as_str`]) and `nonce` the challenge, both
+/// hashed as their UTF-8 bytes.
 pub fn auth_digest(alg: TokenAlgorithm, origin: &str, nonce: &str) -> Digest {
     let h = alg.hash();
     let mut m = hash(h, origin.as_bytes());
     m.extend_from_slice(&hash(h, nonce.as_bytes()));
-    Digest::from_computed(h, hash(h, &m))
-}
-
-/// Hashes `data` with `alg`.
-pub fn hash(alg: HashAlgorithm, data: &[u8]) -> Vec<u8> {
-    use sha2::Digest as _;
-    match alg {
-        HashAlgorithm::Sha224 => sha2::Sha224::digest(data).to_vec(),
-        HashAlgorithm::Sha256 => sha2::Sha256::digest(data).to_vec(),
-        HashAlgorithm::Sha384 => sha2::Sha384::digest(data).to_vec(),
-        HashAlgorithm::Sha512 => sha2::Sha512::digest(data).to_vec(),
-        HashAlgorithm::Sha3_224 => sha3::Sha3_224::digest(data).to_vec(),
-        HashAlgorithm::Sha3_256 => sha3::Sha3_256::digest(data).to_vec(),
-        HashAlgorithm::Sha3_384 => sha3::Sha3_384::digest(data).to_vec(),
-        HashAlgorithm::Sha3_512 => sha3::Sha3_512::digest(data).to_vec(),
-    }
+    Digest::of(h, &m)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::token::SignatureAlgorithm;
 
     #[test]
     fn algorithm_follows_the_key() {
@@ -156,6 +154,30 @@ mod tests {
             assert_eq!(TokenAlgorithm::from_name(a.name()), Some(a));
         }
         assert_eq!(TokenAlgorithm::from_name("HS256"), None);
+        for a in TokenAlgorithm::ALL {
+            assert_eq!(TokenAlgorithm::for_scheme(a.scheme()), Some(a));
+            assert_eq!(a.to_string(), a.name());
+        }
+        let ecc_sha3 = SignatureAlgorithm::ecdsa(&[HashAlgorithm::Sha3_256]);
+        assert_eq!(TokenAlgorithm::for_scheme(ecc_sha3[0]), None);
+    }
+
+    #[test]
+    fn auth_digest_known_answers() {
+        // Computed independently (Python hashlib) for Web eID's test origin and a 44-character nonce.
+        let (origin, nonce) = ("https://ria.ee", "12345678123456781234567812345678912356789123");
+        assert_eq!(
+            hex(auth_digest(TokenAlgorithm::Es256, origin, nonce).as_bytes()),
+            "b279891a871202b377cf749958337a6ac4b69c00ede9746966c00b7887f07f14"
+        );
+        assert_eq!(
+            hex(auth_digest(TokenAlgorithm::Ps384, origin, nonce).as_bytes()),
+            "6ab5b68a5b108467440b4787a75bd827a7afcdd7d90f4f3ec57fe4718d0cc6d3daeb4affee561758dfbb5d3fee88b548"
+        );
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 
     #[test]

@@ -2,9 +2,8 @@
 //! validity, PIN tries left (read without spending a try). Runs off the UI thread; through PC/SC it
 //! holds the card for one transaction on a shared connection and leaves it as it was.
 
-use eidlink_core::{detect, CardChannel, CardDriver, CardError, CardInfo, CertificateKind, KeyRole, PinInfo, Token};
-use eidlink_core::{CardTransport, TransportError};
-use eidlink_pcsc::PcscTransport;
+use eidlink_core::{CardError, CertificateKind, Found, KeyRole, Token, TokenSession, TransportError};
+use eidlink_pcsc::PcscProvider;
 
 use crate::state::{CardOutcome, CardSummary, CertValidity, ReadProblem};
 
@@ -17,43 +16,6 @@ pub enum ReadError {
     /// The card answered something else than a readable certificate for either key.
     #[error("no certificate could be read from the card: {0}")]
     NoCertificate(CardError),
-}
-
-/// The card operations a summary needs: a [`Token`] (one transaction per call) or a driver over an
-/// open channel (one transaction for all).
-trait Source {
-    fn certificate(&mut self, kind: CertificateKind) -> Result<Vec<u8>, CardError>;
-    fn pin_info(&mut self, role: KeyRole) -> Result<PinInfo, CardError>;
-    fn card_info(&mut self) -> Result<CardInfo, CardError>;
-}
-
-impl Source for &mut dyn Token {
-    fn certificate(&mut self, kind: CertificateKind) -> Result<Vec<u8>, CardError> {
-        Token::certificate(*self, kind)
-    }
-    fn pin_info(&mut self, role: KeyRole) -> Result<PinInfo, CardError> {
-        Token::pin_info(*self, role)
-    }
-    fn card_info(&mut self) -> Result<CardInfo, CardError> {
-        Token::card_info(*self)
-    }
-}
-
-struct InChannel<'a> {
-    driver: &'a dyn CardDriver,
-    ch: &'a mut dyn CardChannel,
-}
-
-impl Source for InChannel<'_> {
-    fn certificate(&mut self, kind: CertificateKind) -> Result<Vec<u8>, CardError> {
-        self.driver.certificate(self.ch, kind)
-    }
-    fn pin_info(&mut self, role: KeyRole) -> Result<PinInfo, CardError> {
-        self.driver.pin_info(self.ch, role)
-    }
-    fn card_info(&mut self) -> Result<CardInfo, CardError> {
-        self.driver.card_info(self.ch)
-    }
 }
 
 /// A failure of the card or the service ends the read; anything else (a file this card does not
@@ -78,7 +40,7 @@ pub fn validity(der: &[u8]) -> Option<CertValidity> {
     })
 }
 
-fn summarize(source: &mut dyn Source, card_name: &str, has_signing_pin: bool) -> Result<CardSummary, ReadError> {
+fn summarize(source: &mut dyn TokenSession, card_name: &str, has_signing_pin: bool) -> Result<CardSummary, ReadError> {
     let info = optional("card info", source.card_info())?;
     let auth = source.certificate(CertificateKind::Authentication);
     let sign = source.certificate(CertificateKind::Signing);
@@ -111,27 +73,20 @@ fn summarize(source: &mut dyn Source, card_name: &str, has_signing_pin: bool) ->
     })
 }
 
-/// Summarizes a token (any card or, later, PKCS#11 module): one transaction per item read.
-pub fn summarize_token(mut token: &mut dyn Token) -> Result<CardSummary, ReadError> {
-    let name = token.card_name();
-    let has_signing_pin = token.has_signing_pin();
-    summarize(&mut token, name, has_signing_pin)
-}
-
-/// Summarizes the card of a connected transport with its driver, in one transaction.
-pub fn summarize_in_one_transaction<T: CardTransport>(
-    transport: &mut T,
-    driver: &dyn CardDriver,
-) -> Result<CardSummary, ReadError> {
-    let mut ch = transport.begin()?;
-    summarize(
-        &mut InChannel {
-            driver,
-            ch: ch.as_mut(),
-        },
-        driver.name(),
-        driver.has_signing_pin(),
-    )
+/// Summarizes a token (a card through our drivers or, later, a PKCS#11 token), every item read in
+/// one session (one PC/SC transaction).
+pub fn summarize_token(token: &mut dyn Token) -> Result<CardSummary, ReadError> {
+    let name = token.label().to_owned();
+    // A signing key with a PIN of its own (PIN2) has its own tries to show.
+    let has_signing_pin = match (token.key(KeyRole::Authentication), token.key(KeyRole::Signing)) {
+        (Some(a), Some(s)) => a.pin_label != s.pin_label,
+        _ => false,
+    };
+    let mut session = token.session().map_err(|e| match e {
+        CardError::Transport(t) => ReadError::Transport(t),
+        other => ReadError::NoCertificate(other),
+    })?;
+    summarize(session.as_mut(), &name, has_signing_pin)
 }
 
 fn problem(e: &ReadError) -> ReadProblem {
@@ -143,22 +98,18 @@ fn problem(e: &ReadError) -> ReadProblem {
 }
 
 /// Reads the card in `reader` through PC/SC, with a context of its own (the caller's thread is
-/// not the monitor's): connects shared, reads in one transaction, disconnects leaving the card.
+/// not the monitor's): connects shared, reads in one transaction, disconnects leaving the card (no
+/// PIN is presented, so nothing is reset).
 pub fn read_reader(reader: &str) -> CardOutcome {
-    let result = (|| {
-        let ctx = eidlink_pcsc::context()?;
-        let mut transport = PcscTransport::connect(&ctx, reader)?;
-        let Some(entry) = detect(transport.atr()) else {
-            return Ok(None);
-        };
-        let driver = (entry.make)();
-        let summary = summarize_in_one_transaction(&mut transport, driver.as_ref());
-        // No PIN was presented, so this leaves the card as it is (no reset).
-        if let Err(e) = transport.close() {
-            tracing::debug!(reader, error = %e, "disconnect");
-        }
-        summary.map(Some)
-    })();
+    let result = match PcscProvider.look_in(reader) {
+        Ok(Found::Token(mut token)) => summarize_token(token.as_mut()).map(Some),
+        Ok(Found::Unsupported { .. }) => Ok(None),
+        Ok(Found::Empty { .. }) => Err(ReadError::Transport(TransportError::NoCard)),
+        Ok(Found::Error { error, .. }) | Err(error) => Err(match error {
+            CardError::Transport(t) => ReadError::Transport(t),
+            other => ReadError::NoCertificate(other),
+        }),
+    };
     match result {
         Ok(Some(summary)) => CardOutcome::Read(Box::new(summary)),
         Ok(None) => CardOutcome::Unsupported,
@@ -172,45 +123,71 @@ pub fn read_reader(reader: &str) -> CardOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use eidlink_core::{Atr, Digest, KeyAlgorithm, Pin, PinPolicy, Signature, SignatureAlgorithm};
+    use eidlink_core::{
+        Atr, CardInfo, Digest, KeyAlgorithm, KeyInfo, PinEntry, PinInfo, PinInput, PinPolicy, Signature, Slot,
+    };
     use eidlink_tests::{Country, LeafKeyType, Pki, PkiSpec};
 
-    /// A token that answers from memory and counts what it was asked.
+    /// A token that answers from memory.
     struct FakeToken {
         auth: Result<Vec<u8>, CardError>,
         sign: Result<Vec<u8>, CardError>,
         pin: Result<PinInfo, CardError>,
-        atr: Atr,
+        slot: Slot,
+    }
+
+    impl FakeToken {
+        fn new(
+            auth: Result<Vec<u8>, CardError>,
+            sign: Result<Vec<u8>, CardError>,
+            pin: Result<PinInfo, CardError>,
+        ) -> Self {
+            Self {
+                auth,
+                sign,
+                pin,
+                slot: Slot::Reader {
+                    reader: "fake".into(),
+                    atr: Atr(vec![0x3B]),
+                },
+            }
+        }
     }
 
     impl Token for FakeToken {
-        fn reader(&self) -> &str {
-            "fake"
+        fn slot(&self) -> &Slot {
+            &self.slot
         }
-        fn atr(&self) -> &Atr {
-            &self.atr
-        }
-        fn card_name(&self) -> &'static str {
+        fn label(&self) -> &str {
             "Belgian eID (applet 1.8)"
         }
-        fn key_algorithm(&self, _: KeyRole) -> KeyAlgorithm {
-            KeyAlgorithm::Rsa { bits: 2048 }
+        fn key(&self, role: KeyRole) -> Option<KeyInfo> {
+            Some(KeyInfo {
+                role,
+                algorithm: KeyAlgorithm::Rsa { bits: 2048 },
+                schemes: Vec::new(),
+                pin: PinPolicy::digits(4, 12),
+                pin_label: "PIN",
+                entry: PinEntry::Dialog,
+            })
         }
-        fn signature_algorithms(&self, _: KeyRole) -> Vec<SignatureAlgorithm> {
-            Vec::new()
+        fn session(&mut self) -> Result<Box<dyn TokenSession + '_>, CardError> {
+            Ok(Box::new(FakeSession(self)))
         }
-        fn pin_policy(&self, _: KeyRole) -> PinPolicy {
-            PinPolicy::digits(4, 12)
-        }
+    }
+
+    struct FakeSession<'a>(&'a mut FakeToken);
+
+    impl TokenSession for FakeSession<'_> {
         fn certificate(&mut self, kind: CertificateKind) -> Result<Vec<u8>, CardError> {
             match kind {
-                CertificateKind::Authentication => self.auth.clone(),
-                CertificateKind::Signing => self.sign.clone(),
+                CertificateKind::Authentication => self.0.auth.clone(),
+                CertificateKind::Signing => self.0.sign.clone(),
                 _ => Err(CardError::Unsupported("ca")),
             }
         }
         fn pin_info(&mut self, _: KeyRole) -> Result<PinInfo, CardError> {
-            self.pin.clone()
+            self.0.pin.clone()
         }
         fn card_info(&mut self) -> Result<CardInfo, CardError> {
             Ok(CardInfo {
@@ -218,10 +195,7 @@ mod tests {
                 ..CardInfo::default()
             })
         }
-        fn has_signing_pin(&self) -> bool {
-            false
-        }
-        fn sign(&mut self, _: KeyRole, _: &Pin, _: &Digest) -> Result<Signature, CardError> {
+        fn sign(&mut self, _: KeyRole, _: PinInput<'_>, _: &Digest) -> Result<Signature, CardError> {
             Err(CardError::Unsupported("not in this test"))
         }
     }
@@ -233,15 +207,14 @@ mod tests {
     #[test]
     fn summarizes_a_token() {
         let pki = pki();
-        let mut t = FakeToken {
-            auth: Ok(pki.auth_der.clone()),
-            sign: Ok(pki.sign_der.clone()),
-            pin: Ok(PinInfo {
+        let mut t = FakeToken::new(
+            Ok(pki.auth_der.clone()),
+            Ok(pki.sign_der.clone()),
+            Ok(PinInfo {
                 tries_left: Some(2),
                 max_tries: 3,
             }),
-            atr: Atr(vec![0x3B]),
-        };
+        );
         let s = summarize_token(&mut t).unwrap();
         assert_eq!(s.card_name, "Belgian eID (applet 1.8)");
         assert_eq!(s.applet.as_deref(), Some("applet 1.8"));
@@ -261,12 +234,11 @@ mod tests {
     #[test]
     fn a_missing_item_is_left_out_but_a_pulled_card_ends_the_read() {
         let pki = pki();
-        let mut t = FakeToken {
-            auth: Ok(pki.auth_der.clone()),
-            sign: Err(CardError::Unsupported("no signing key")),
-            pin: Err(CardError::Malformed("odd answer")),
-            atr: Atr(vec![0x3B]),
-        };
+        let mut t = FakeToken::new(
+            Ok(pki.auth_der.clone()),
+            Err(CardError::Unsupported("no signing key")),
+            Err(CardError::Malformed("odd answer")),
+        );
         let s = summarize_token(&mut t).unwrap();
         assert!(s.authentication.is_some() && s.signing.is_none() && s.auth_pin.is_none());
 

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use base64::Engine as _;
 use clap::{Args, Parser, Subcommand};
 use eidlink_core::{
-    CardError, CertificateKind, Digest, HashAlgorithm, KeyRole, Pin, PinFailure, Signature, Token, TransportError,
+    discover, CardError, CertificateKind, Digest, HashAlgorithm, KeyRole, NotFound, Pin, PinCharset, PinFailure,
+    PinInput, Signature, Token, TransportError,
 };
-use eidlink_pcsc::Found;
 use zeroize::Zeroizing;
 
 use crate::register::{self, Browser, RegisterError, UserDirs};
@@ -188,12 +188,17 @@ pub enum CliError {
     #[error("{0}")]
     Input(String),
     /// The PIN does not fit the card's rules; checked before the card is touched.
-    #[error("the PIN must be {min} to {max} digits for this card")]
+    #[error("the PIN must be {min} to {max} {} for this card", match charset {
+        PinCharset::Digits => "digits",
+        PinCharset::Any => "characters",
+    })]
     PinFormat {
-        /// Fewest digits.
+        /// Fewest characters.
         min: u8,
-        /// Most digits.
+        /// Most characters.
         max: u8,
+        /// Which characters.
+        charset: PinCharset,
     },
     /// File I/O.
     #[error("{0}")]
@@ -419,48 +424,51 @@ fn readers(out: &mut dyn Write) -> Result<(), CardError> {
 
 /// The first supported card (in the reader whose name contains `reader`, if given).
 pub fn token(reader: Option<&str>) -> Result<Box<dyn Token>, CliError> {
-    let ctx = eidlink_pcsc::context()?;
-    let all = eidlink_pcsc::readers(&ctx)?;
-    if all.is_empty() {
-        return Err(CardError::from(TransportError::NoReaders).into());
-    }
-    let mut problems = Vec::new();
-    for found in eidlink_pcsc::discover(&ctx)? {
-        match found {
-            Found::Token(t) if reader.is_none_or(|r| t.reader().contains(r)) => return Ok(t),
-            Found::Token(_) => {}
-            Found::Unsupported { reader: name, atr } if reader.is_none_or(|r| name.contains(r)) => {
-                problems.push(format!("{name}: card not supported (ATR {atr})"))
+    let mut found = discover(&crate::tokens::providers());
+    let which = reader.map_or(String::new(), |r| format!(" in reader '{r}'"));
+    if let Some(r) = reader {
+        if !found.found.is_empty() {
+            found = found.in_slot(r);
+            if found.found.is_empty() {
+                return Err(CliError::NoCard(format!("no reader named like '{r}'")));
             }
-            Found::Error { reader: name, error } if reader.is_none_or(|r| name.contains(r)) => {
-                problems.push(format!("{name}: {error}"))
-            }
-            _ => {}
         }
     }
-    if problems.is_empty() {
-        let which = reader.map_or(String::new(), |r| format!(" in reader '{r}'"));
-        Err(CliError::NoCard(format!("no eID card found{which}: insert your card")))
-    } else {
-        Err(CliError::NoCard(format!(
-            "no supported eID card found: {}",
-            problems.join("; ")
-        )))
-    }
+    found.pick(|_| true).map_err(|n| match n {
+        NotFound::Service(e) => CliError::Card(e),
+        NotFound::NoReader => CardError::from(TransportError::NoReaders).into(),
+        NotFound::NoCard | NotFound::NotWanted => {
+            CliError::NoCard(format!("no eID card found{which}: insert your card"))
+        }
+        NotFound::Unsupported { .. } | NotFound::Unreadable { .. } => {
+            CliError::NoCard(format!("no supported eID card found{which}: {n}"))
+        }
+    })
 }
 
 fn info(t: &mut Box<dyn Token>, out: &mut dyn Write) -> Result<(), CliError> {
+    let mut lines: Vec<(String, String)> = vec![("reader".into(), t.slot().name().to_owned())];
+    if let Some(atr) = t.slot().atr() {
+        lines.push(("ATR".into(), atr.to_string()));
+    }
+    lines.push(("card".into(), t.label().to_owned()));
+    // One line per PIN: a card whose signing key has a PIN of its own (PIN2) gets two.
+    let mut pins: Vec<(&'static str, KeyRole)> = Vec::new();
+    for role in [KeyRole::Authentication, KeyRole::Signing] {
+        if let Some(key) = t.key(role) {
+            if !pins.iter().any(|(l, _)| *l == key.pin_label) {
+                pins.push((key.pin_label, role));
+            }
+        }
+    }
+    // Every read in one card session (one PC/SC transaction).
+    let mut t = t.session()?;
     let card = t.card_info()?;
-    let mut lines = vec![
-        ("reader", t.reader().to_owned()),
-        ("ATR", t.atr().to_string()),
-        ("card", t.card_name().to_owned()),
-    ];
     if let Some(v) = card.version {
-        lines.push(("applet", v));
+        lines.push(("applet".into(), v));
     }
     if let Some(s) = card.serial {
-        lines.push(("serial", s));
+        lines.push(("serial".into(), s));
     }
     for (label, kind) in [
         ("authentication", CertificateKind::Authentication),
@@ -471,26 +479,22 @@ fn info(t: &mut Box<dyn Token>, out: &mut dyn Write) -> Result<(), CliError> {
                 let s = eidlink_cert::summarize(&der)?;
                 if kind == CertificateKind::Authentication {
                     let nn = s.serial_number.as_deref().map_or(String::new(), |n| format!(" ({n})"));
-                    lines.push(("holder", format!("{}{nn}", s.holder)));
+                    lines.push(("holder".into(), format!("{}{nn}", s.holder)));
                 }
-                lines.push((label, format!("{}, {}, issued by {}", s.subject_cn, s.key, s.issuer_cn)));
-                lines.push(("  valid", format!("{} to {}", s.not_before, s.not_after)));
+                lines.push((
+                    label.into(),
+                    format!("{}, {}, issued by {}", s.subject_cn, s.key, s.issuer_cn),
+                ));
+                lines.push(("  valid".into(), format!("{} to {}", s.not_before, s.not_after)));
             }
-            Err(CardError::Unsupported(why)) => lines.push((label, format!("none ({why})"))),
+            Err(CardError::Unsupported(why)) => lines.push((label.into(), format!("none ({why})"))),
             Err(e) => return Err(e.into()),
         }
     }
-    let mut roles = vec![("PIN tries left", KeyRole::Authentication)];
-    if t.has_signing_pin() {
-        roles = vec![
-            ("PIN1 tries left", KeyRole::Authentication),
-            ("PIN2 tries left", KeyRole::Signing),
-        ];
-    }
-    for (label, role) in roles {
+    for (label, role) in pins {
         let p = t.pin_info(role)?;
         let tries = p.tries_left.map_or("unknown".to_owned(), |n| n.to_string());
-        lines.push((label, format!("{tries} of {}", p.max_tries)));
+        lines.push((format!("{label} tries left"), format!("{tries} of {}", p.max_tries)));
     }
     let width = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 2;
     for (k, v) in lines {
@@ -531,18 +535,23 @@ fn sign(t: &mut Box<dyn Token>, args: SignArgs, out: &mut dyn Write) -> Result<(
     eprintln!(
         "Signing with the {what} key of {} ({}); PIN tries left: {tries}",
         summary.holder,
-        t.card_name()
+        t.label()
     );
-    let pin = read_pin(args.pin_fd)?;
-    let policy = t.pin_policy(role);
-    if policy.check(&pin).is_err() {
-        return Err(CliError::PinFormat {
-            min: policy.min_len,
-            max: policy.max_len,
-        });
-    }
-    let sig = t.sign(role, &pin, &digest)?;
-    drop(pin);
+    let key = t.key(role).ok_or(CardError::Unsupported("no key for this role"))?;
+    let sig = if key.entry.is_external() {
+        eprintln!("Type your {} on the reader", key.pin_label);
+        t.sign(role, PinInput::External, &digest)?
+    } else {
+        let pin = read_pin(args.pin_fd)?;
+        if key.pin.check(&pin).is_err() {
+            return Err(CliError::PinFormat {
+                min: key.pin.min_len,
+                max: key.pin.max_len,
+                charset: key.pin.charset,
+            });
+        }
+        t.sign(role, PinInput::Typed(&pin), &digest)?
+    };
     check_signature(&cert, &digest, &sig)?;
     eprintln!(
         "Signature verified with the public key of '{}' ({} {})",

@@ -4,8 +4,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use eidlink_core::{CertificateKind, KeyRole};
-use eidlink_pcsc::Found;
+use eidlink_core::{discover, CertificateKind, Found, KeyRole};
 
 use crate::register::{self, Browser, Status, UserDirs};
 
@@ -55,7 +54,7 @@ pub fn run(out: &mut dyn Write) -> io::Result<()> {
                     };
                     writeln!(out, "reader '{}': {state}", r.name)?;
                 }
-                cards(&ctx, out)?;
+                cards(out)?;
             }
             Err(e) => writeln!(out, "readers: error: {e}")?,
         }
@@ -94,15 +93,32 @@ fn registrations(out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-fn cards(ctx: &pcsc::Context, out: &mut dyn Write) -> io::Result<()> {
-    let found = match eidlink_pcsc::discover(ctx) {
-        Ok(f) => f,
-        Err(e) => return writeln!(out, "cards: error: {e}"),
-    };
-    for f in found {
+/// Every token every provider finds, with what support asks about it.
+fn cards(out: &mut dyn Write) -> io::Result<()> {
+    let found = discover(&crate::tokens::providers());
+    for (provider, e) in &found.failures {
+        writeln!(out, "cards ({provider}): error: {e}")?;
+    }
+    for f in found.found {
         match f {
             Found::Token(mut t) => {
-                writeln!(out, "card in '{}': {}", t.reader(), t.card_name())?;
+                writeln!(out, "card in '{}': {}", t.slot().name(), t.label())?;
+                let mut pins: Vec<(&'static str, KeyRole)> = Vec::new();
+                for role in [KeyRole::Authentication, KeyRole::Signing] {
+                    if let Some(key) = t.key(role) {
+                        if !pins.iter().any(|(l, _)| *l == key.pin_label) {
+                            pins.push((key.pin_label, role));
+                        }
+                    }
+                }
+                // Every read in one card session.
+                let mut t = match t.session() {
+                    Ok(s) => s,
+                    Err(e) => {
+                        writeln!(out, "  card data: error: {e}")?;
+                        continue;
+                    }
+                };
                 match t.card_info() {
                     Ok(info) => {
                         for (k, v) in [("version", info.version), ("serial", info.serial)] {
@@ -130,18 +146,24 @@ fn cards(ctx: &pcsc::Context, out: &mut dyn Write) -> io::Result<()> {
                         Err(e) => writeln!(out, "  {label}: error: {e}")?,
                     }
                 }
-                match t.pin_info(KeyRole::Authentication) {
-                    Ok(p) => writeln!(
-                        out,
-                        "  PIN tries left: {} of {}",
-                        p.tries_left.map_or("unknown".to_owned(), |n| n.to_string()),
-                        p.max_tries
-                    )?,
-                    Err(e) => writeln!(out, "  PIN state: error: {e}")?,
+                for (label, role) in pins {
+                    match t.pin_info(role) {
+                        Ok(p) => writeln!(
+                            out,
+                            "  {label} tries left: {} of {}",
+                            p.tries_left.map_or("unknown".to_owned(), |n| n.to_string()),
+                            p.max_tries
+                        )?,
+                        Err(e) => writeln!(out, "  {label} state: error: {e}")?,
+                    }
                 }
             }
-            Found::Unsupported { reader, atr } => writeln!(out, "card in '{reader}': not supported (ATR {atr})")?,
-            Found::Error { reader, error } => writeln!(out, "card in '{reader}': error: {error}")?,
+            Found::Empty { .. } => {}
+            Found::Unsupported { slot } => match slot.atr() {
+                Some(atr) => writeln!(out, "card in '{}': not supported (ATR {atr})", slot.name())?,
+                None => writeln!(out, "token in '{}': not supported", slot.name())?,
+            },
+            Found::Error { slot, error } => writeln!(out, "card in '{slot}': error: {error}")?,
         }
     }
     Ok(())

@@ -14,9 +14,10 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use eidlink_core::{CardError, CertificateKind, Digest, KeyRole, PinFailure, Token, TransportError};
-use eidlink_pcsc::monitor::{Monitor, MonitorOptions};
-use eidlink_pcsc::Found;
+use eidlink_core::{
+    discover, CardError, CertificateKind, Digest, ErrorClass, KeyInfo, KeyRole, NotFound, PinCharset, PinFailure,
+    PinInput, ProviderWatch, Providers, Token,
+};
 use eidlink_webeid::{auth_digest, AuthToken, Nonce, Origin, SignResult, SigningCertificate, TokenAlgorithm};
 use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -66,7 +67,8 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let code = runtime.block_on(run(tokio::io::stdin(), tokio::io::stdout(), config, dirs));
+    let providers = crate::tokens::providers();
+    let code = runtime.block_on(run(tokio::io::stdin(), tokio::io::stdout(), config, dirs, providers));
     // A card operation still running on a worker thread is not waited for: the browser is gone or
     // has its answer, and the operation ends on its own.
     runtime.shutdown_timeout(Duration::from_millis(50));
@@ -74,7 +76,13 @@ pub fn main() -> ExitCode {
 }
 
 /// The host's one request, over any byte streams (tests drive it in-process too).
-pub async fn run<R, W>(mut stdin: R, mut stdout: W, config: Result<Config, HostError>, dirs: Option<Dirs>) -> ExitCode
+pub async fn run<R, W>(
+    mut stdin: R,
+    mut stdout: W,
+    config: Result<Config, HostError>,
+    dirs: Option<Dirs>,
+    providers: Providers,
+) -> ExitCode
 where
     R: AsyncRead + Unpin + Send + 'static,
     W: tokio::io::AsyncWrite + Unpin,
@@ -125,7 +133,7 @@ where
 
     let started = Instant::now();
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let work = handle(&request, &config, seen.clone());
+    let work = handle(&request, &config, &providers, seen.clone());
     let outcome = tokio::select! {
         r = work => Some(r),
         () = wait_eof(stdin) => None,
@@ -143,7 +151,7 @@ where
     tracing::info!(
         origin = %origin,
         command = request.command(),
-        card = seen.card.unwrap_or("none"),
+        card = seen.card.as_deref().unwrap_or("none"),
         result,
         duration_ms = started.elapsed().as_millis() as u64,
         "request"
@@ -183,7 +191,7 @@ async fn wait_eof<R: AsyncRead + Unpin>(mut stdin: R) {
 /// What the request learnt along the way, for the log line and the history.
 #[derive(Debug, Clone, Default)]
 struct Seen {
-    card: Option<&'static str>,
+    card: Option<String>,
     holder: Option<String>,
 }
 
@@ -191,6 +199,8 @@ struct Seen {
 struct Session<'a> {
     config: &'a Config,
     origin: &'a Origin,
+    /// Where tokens are looked for.
+    providers: &'a Providers,
     /// The language the dialog is told to speak.
     lang: eidlink_lang::Language,
     dialog: Option<PinProgram>,
@@ -200,29 +210,40 @@ struct Session<'a> {
     watch: Option<Watch>,
 }
 
-/// The reader monitor of one request: any change of service, reader or card wakes the card search.
+/// The watches of one request on every provider that can tell: any change of service, reader or
+/// card wakes the card search.
 struct Watch {
-    monitor: Monitor,
+    watches: Vec<Box<dyn ProviderWatch>>,
     changed: Arc<Notify>,
 }
 
 impl Watch {
-    fn start() -> Option<Self> {
+    /// `None` when no provider can tell: the search polls.
+    fn start(providers: &Providers) -> Option<Self> {
         let changed = Arc::new(Notify::new());
-        let sink = changed.clone();
-        // Every event wakes the search, removals too: the error given at the deadline must be the
+        // Every change wakes the search, removals too: the error given at the deadline must be the
         // one for what is in the readers then (a wrong card pulled out is NO_CARD, no longer
         // WRONG_CERTIFICATE). `notify_one` keeps a wake-up that comes while the search is looking.
-        match Monitor::start(MonitorOptions::default(), move |event| {
-            tracing::debug!(?event, "waiting for a card");
-            sink.notify_one();
-            true
-        }) {
-            Ok(monitor) => Some(Self { monitor, changed }),
-            Err(e) => {
-                tracing::warn!(error = %e, "no reader monitor: polling for the card");
-                None
-            }
+        let watches: Vec<_> = providers
+            .iter()
+            .filter_map(|p| {
+                let sink = changed.clone();
+                p.watch(Box::new(move || {
+                    tracing::debug!("a token changed: looking again");
+                    sink.notify_one();
+                }))
+            })
+            .collect();
+        if watches.is_empty() {
+            tracing::warn!("no provider reports changes: polling for the card");
+            return None;
+        }
+        Some(Self { watches, changed })
+    }
+
+    fn stop(self) {
+        for w in self.watches {
+            w.stop();
         }
     }
 }
@@ -232,6 +253,7 @@ impl<'a> Session<'a> {
     fn new(
         request: &'a Request,
         config: &'a Config,
+        providers: &'a Providers,
         seen: Arc<Mutex<Seen>>,
         env: &impl eidlink_lang::Environment,
     ) -> Option<Self> {
@@ -241,6 +263,7 @@ impl<'a> Session<'a> {
         Some(Session {
             config,
             origin: request.origin()?,
+            providers,
             lang,
             dialog: None,
             seen,
@@ -282,6 +305,17 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// Shows an ask that is not answered (PIN entered on the reader or by the token).
+    async fn show(&mut self, ask: &Ask) -> Result<(), HostError> {
+        if self.dialog.is_none() {
+            self.dialog = Some(PinProgram::spawn(&self.config.pin_program_argv())?);
+        }
+        match self.dialog.as_mut() {
+            Some(d) => d.show(ask).await,
+            None => Err(HostError::new(Reason::Internal, "no PIN dialog")),
+        }
+    }
+
     async fn status(&mut self, message: Status) {
         if let Some(d) = self.dialog.as_mut() {
             let _ = d.status(message).await;
@@ -295,13 +329,13 @@ impl<'a> Session<'a> {
         if let Some(w) = self.watch.take() {
             // Stopping cancels a blocked SCardGetStatusChange, which takes a round trip to pcscd:
             // not on the task that answers the browser. Nothing waits for it.
-            drop(tokio::task::spawn_blocking(move || w.monitor.stop()));
+            drop(tokio::task::spawn_blocking(move || w.stop()));
         }
     }
 
     fn note(&self, token: &dyn Token, holder: Option<String>) {
         if let Ok(mut s) = self.seen.lock() {
-            s.card = Some(token.card_name());
+            s.card = Some(token.label().to_owned());
             if holder.is_some() {
                 s.holder = holder;
             }
@@ -316,10 +350,11 @@ impl<'a> Session<'a> {
         let mut told = false;
         loop {
             let want = signing_cert.map(<[u8]>::to_vec);
-            let (tokens, pending) = blocking(move || look_for_cards(want.as_deref())).await??;
-            if let Some(t) = tokens {
-                return Ok(t);
-            }
+            let providers = self.providers.clone();
+            let pending = match blocking(move || look_for_cards(&providers, want.as_deref())).await? {
+                Ok(t) => return Ok(t),
+                Err(pending) => HostError::from(pending),
+            };
             if Instant::now() >= self.deadline {
                 return Err(pending);
             }
@@ -336,7 +371,7 @@ impl<'a> Session<'a> {
                 // Started after the first look that finds nothing, so requests that find their card
                 // at once do without it. A change between that look and the start is not lost: the
                 // monitor reports what it finds when it starts, which wakes the next look.
-                self.watch = Watch::start();
+                self.watch = Watch::start(self.providers);
             }
             let (wait, poll) = match &self.watch {
                 Some(w) => (w.changed.clone(), EVENT_SAFETY_NET),
@@ -350,38 +385,13 @@ impl<'a> Session<'a> {
     }
 }
 
-/// One look at the readers: the first suitable token, or the error to give if none comes.
-fn look_for_cards(signing_cert: Option<&[u8]>) -> Result<(Option<Box<dyn Token>>, HostError), HostError> {
-    let ctx = eidlink_pcsc::context().map_err(|e| HostError::from(CardError::from(e)))?;
-    let readers = eidlink_pcsc::readers(&ctx).map_err(|e| HostError::from(CardError::from(e)))?;
-    if readers.is_empty() {
-        return Ok((
-            None,
-            HostError::new(Reason::NoReader, "no card reader found: connect a reader"),
-        ));
-    }
-    let mut pending = HostError::new(Reason::NoCard, "no eID card in the reader: insert your card");
-    for found in eidlink_pcsc::discover(&ctx).map_err(|e| HostError::from(CardError::from(e)))? {
-        match found {
-            Found::Token(mut t) => match signing_cert {
-                None => return Ok((Some(t), pending)),
-                Some(want) => match t.certificate(CertificateKind::Signing) {
-                    Ok(cert) if cert == want => return Ok((Some(t), pending)),
-                    _ => {
-                        pending = HostError::new(
-                            Reason::WrongCertificate,
-                            "the inserted card does not hold the requested signing certificate: insert the card it belongs to",
-                        )
-                    }
-                },
-            },
-            Found::Unsupported { atr, .. } if pending.reason == Reason::NoCard => {
-                pending = HostError::new(Reason::UnsupportedCard, format!("the card in the reader is not supported (ATR {atr})"));
-            }
-            _ => {}
-        }
-    }
-    Ok((None, pending))
+/// One look through every provider: the first supported token (with this signing certificate,
+/// when given), or the verdict to give if none comes.
+fn look_for_cards(providers: &Providers, signing_cert: Option<&[u8]>) -> Result<Box<dyn Token>, NotFound> {
+    discover(providers).pick(|t| match signing_cert {
+        None => true,
+        Some(want) => t.certificate(CertificateKind::Signing).is_ok_and(|c| c == want),
+    })
 }
 
 /// Runs card work on a blocking thread.
@@ -403,15 +413,18 @@ async fn on_card<T: Send + 'static>(
     .await
 }
 
+/// The card went away or was reset under us: the flow waits for it and starts again.
 fn card_gone(e: &CardError) -> bool {
-    matches!(
-        e,
-        CardError::Transport(TransportError::CardRemoved | TransportError::NoCard | TransportError::CardReset)
-    )
+    e.class() == ErrorClass::CardGone
 }
 
-async fn handle(request: &Request, config: &Config, seen: Arc<Mutex<Seen>>) -> Result<Value, HostError> {
-    let Some(mut s) = Session::new(request, config, seen, &eidlink_lang::Process) else {
+async fn handle(
+    request: &Request,
+    config: &Config,
+    providers: &Providers,
+    seen: Arc<Mutex<Seen>>,
+) -> Result<Value, HostError> {
+    let Some(mut s) = Session::new(request, config, providers, seen, &eidlink_lang::Process) else {
         return Ok(json!({}));
     };
     let result = match request {
@@ -477,39 +490,44 @@ async fn pin_flow(
                 "the PIN is blocked: unblock it with your PUK code",
             ));
         }
-        let policy = token.pin_policy(flow.role);
-        let label = match (token.has_signing_pin(), flow.role) {
-            (false, _) => "PIN",
-            (true, KeyRole::Authentication) => "PIN1",
-            (true, KeyRole::Signing) => "PIN2",
-        };
+        let key = token
+            .key(flow.role)
+            .ok_or_else(|| HostError::new(Reason::UnsupportedCard, "the card has no key for this operation"))?;
+        let policy = key.pin;
         let mut tries_left = info.tries_left;
         let mut error = None;
         loop {
-            let ask = s.ask_for(
+            let mut ask = s.ask_for(
                 flow.purpose,
                 &summary.holder,
                 certificate_info(&summary),
                 flow.hash.clone(),
-                Some(PinRules {
-                    label: label.to_owned(),
-                    min: policy.min_len,
-                    max: policy.max_len,
-                    tries_left,
-                    max_tries: Some(info.max_tries),
-                    charset: Charset::Digits,
-                }),
+                Some(pin_rules(&key, tries_left, info.max_tries)),
                 error.take(),
             );
-            let pin = match s.ask(&ask).await? {
-                Answer::Pin(p) => p,
-                Answer::Confirmed | Answer::Cancelled => {
-                    return Err(HostError::new(Reason::UserCancelled, "the user cancelled"));
+            // Typed in our dialog, the PIN comes back to be sent; typed on the reader's pad or asked
+            // by the token, the dialog only says where to type it, and the token is asked at once.
+            let pin = if key.entry.is_external() {
+                ask.pinpad = true;
+                s.show(&ask).await?;
+                None
+            } else {
+                match s.ask(&ask).await? {
+                    Answer::Pin(p) => {
+                        s.status(Status::Working).await;
+                        Some(p)
+                    }
+                    Answer::Confirmed | Answer::Cancelled => {
+                        return Err(HostError::new(Reason::UserCancelled, "the user cancelled"));
+                    }
                 }
             };
-            s.status(Status::Working).await;
             let d = digest.clone();
-            let (t, r) = on_card(token, move |t| t.sign(role, &pin, &d)).await?;
+            let (t, r) = on_card(token, move |t| {
+                let input = pin.as_ref().map_or(PinInput::External, PinInput::Typed);
+                t.sign(role, input, &d)
+            })
+            .await?;
             token = t;
             match r {
                 Ok(sig) => return Ok((cert, sig)),
@@ -526,8 +544,12 @@ async fn pin_flow(
                     ));
                 }
                 Err(CardError::Pin(PinFailure::InvalidFormat)) => {
+                    let what = match policy.charset {
+                        PinCharset::Digits => "digits",
+                        PinCharset::Any => "characters",
+                    };
                     error = Some(AskError::Message {
-                        text: format!("the PIN must be {} to {} digits", policy.min_len, policy.max_len),
+                        text: format!("the PIN must be {} to {} {what}", policy.min_len, policy.max_len),
                     });
                 }
                 Err(e) if card_gone(&e) => {
@@ -537,6 +559,21 @@ async fn pin_flow(
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+}
+
+/// The PIN field the dialog shows for `key`.
+fn pin_rules(key: &KeyInfo, tries_left: Option<u8>, max_tries: u8) -> PinRules {
+    PinRules {
+        label: key.pin_label.to_owned(),
+        min: key.pin.min_len,
+        max: key.pin.max_len,
+        tries_left,
+        max_tries: Some(max_tries),
+        charset: match key.pin.charset {
+            PinCharset::Digits => Charset::Digits,
+            PinCharset::Any => Charset::Any,
+        },
     }
 }
 
@@ -560,16 +597,15 @@ async fn authenticate(s: &mut Session<'_>, nonce: &Nonce) -> Result<Value, HostE
         hash: None,
     };
     let (cert, sig) = pin_flow(s, &flow, |t| {
-        let alg = TokenAlgorithm::for_key(
-            t.key_algorithm(KeyRole::Authentication),
-            &t.signature_algorithms(KeyRole::Authentication),
-        )
-        .ok_or_else(|| {
-            HostError::new(
-                Reason::UnsupportedCard,
-                "the card's authentication key has no Web eID algorithm",
-            )
-        })?;
+        let alg = t
+            .key(KeyRole::Authentication)
+            .and_then(|k| TokenAlgorithm::for_key(k.algorithm, &k.schemes))
+            .ok_or_else(|| {
+                HostError::new(
+                    Reason::UnsupportedCard,
+                    "the card's authentication key has no Web eID algorithm",
+                )
+            })?;
         Ok(auth_digest(alg, &origin, &nonce))
     })
     .await?;
@@ -602,7 +638,7 @@ async fn signing_certificate(s: &mut Session<'_>) -> Result<Value, HostError> {
         return match s.ask(&ask).await? {
             Answer::Confirmed => reply(&SigningCertificate::new(
                 &cert,
-                &token.signature_algorithms(KeyRole::Signing),
+                &token.key(KeyRole::Signing).map(|k| k.schemes).unwrap_or_default(),
             )),
             _ => Err(HostError::new(
                 Reason::UserCancelled,
@@ -623,9 +659,8 @@ async fn sign(s: &mut Session<'_>, digest: &Digest, certificate: &[u8]) -> Resul
         }),
     };
     let (_, sig) = pin_flow(s, &flow, |t| {
-        if t.signature_algorithms(KeyRole::Signing)
-            .iter()
-            .any(|a| a.hash == digest.algorithm())
+        if t.key(KeyRole::Signing)
+            .is_some_and(|k| k.signs_with(digest.algorithm()))
         {
             Ok(digest.clone())
         } else {
@@ -650,6 +685,10 @@ mod tests {
 
     const NONCE: &str = "12345678901234567890123456789012345678901234";
 
+    fn no_providers() -> Providers {
+        Arc::from(Vec::new())
+    }
+
     fn request(lang: Option<&str>) -> Request {
         let mut arguments = json!({"origin": "https://service.example.be", "challengeNonce": NONCE});
         if let Some(lang) = lang {
@@ -671,7 +710,8 @@ mod tests {
     ) -> Option<String> {
         let request = request(site);
         let config: Config = toml::from_str(config_toml).unwrap();
-        let session = Session::new(&request, &config, Arc::default(), &env(system)).unwrap();
+        let providers = no_providers();
+        let session = Session::new(&request, &config, &providers, Arc::default(), &env(system)).unwrap();
         session
             .ask_for(Purpose::Consent, "Alice", CertificateInfo::default(), None, None, None)
             .lang
@@ -704,7 +744,8 @@ mod tests {
     fn the_ask_carries_the_origin_and_what_is_shown() {
         let request = request(Some("fr"));
         let config = Config::default();
-        let session = Session::new(&request, &config, Arc::default(), &env(&[])).unwrap();
+        let providers = no_providers();
+        let session = Session::new(&request, &config, &providers, Arc::default(), &env(&[])).unwrap();
         let ask = session.ask_for(
             Purpose::Sign,
             "Alice",

@@ -6,3 +6,4 @@ pub mod cli;
 pub mod diagnose;
 pub mod host;
 pub mod register;
+pub mod tokens;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::{insert, insert_with, is_pin_verify, sha, token, within};
 use eidlink_core::cards::belpic::{Applet, Belpic};
 use eidlink_core::{
-    CardError, CardTransport, CertificateKind, HashAlgorithm, KeyRole, Pin, PinFailure, TransportError,
+    CardError, CardTransport, CertificateKind, HashAlgorithm, KeyRole, Pin, PinFailure, PinInput, TransportError,
 };
 use eidlink_tests::{CardOptions, Profile};
 
@@ -70,7 +70,9 @@ fn belgian_authentication_and_non_repudiation_signatures_verify() {
             (KeyRole::Signing, &pki.sign_der, &pki.sign_key),
         ] {
             let digest = sha(hash, format!("{profile:?} {role:?}").as_bytes());
-            let sig = t.sign(role, &Pin::from("1234"), &digest).expect("signature");
+            let sig = t
+                .sign(role, PinInput::Typed(&Pin::from("1234")), &digest)
+                .expect("signature");
             eidlink_cert::verify(der, &digest, &sig.bytes, &sig.algorithm).expect("verifies with the certificate");
             // The same check with the card's own key material, independent of our verifier.
             let input = if profile == Profile::Belpic18 {
@@ -97,16 +99,18 @@ fn wrong_pin_reports_tries_left_and_the_right_pin_restores_them() {
         let mut t = token();
         let d = sha(hash, b"wrong pin");
         let err = t
-            .sign(KeyRole::Authentication, &Pin::from("9999"), &d)
+            .sign(KeyRole::Authentication, PinInput::Typed(&Pin::from("9999")), &d)
             .expect_err("wrong PIN");
         assert_eq!(err, CardError::Pin(PinFailure::Wrong { retries: 2 }), "{profile:?}");
         assert_eq!(
             t.pin_info(KeyRole::Authentication).expect("pin info").tries_left,
             Some(2)
         );
-        let err = t.sign(KeyRole::Signing, &Pin::from("0000"), &d).expect_err("wrong PIN");
+        let err = t
+            .sign(KeyRole::Signing, PinInput::Typed(&Pin::from("0000")), &d)
+            .expect_err("wrong PIN");
         assert_eq!(err, CardError::Pin(PinFailure::Wrong { retries: 1 }), "{profile:?}");
-        t.sign(KeyRole::Authentication, &Pin::from("1234"), &d)
+        t.sign(KeyRole::Authentication, PinInput::Typed(&Pin::from("1234")), &d)
             .expect("right PIN");
         assert_eq!(
             t.pin_info(KeyRole::Authentication).expect("pin info").tries_left,
@@ -124,12 +128,12 @@ fn third_wrong_pin_blocks_the_card() {
         let d = sha(hash, b"block");
         for retries in [2, 1] {
             let err = t
-                .sign(KeyRole::Authentication, &Pin::from("9999"), &d)
+                .sign(KeyRole::Authentication, PinInput::Typed(&Pin::from("9999")), &d)
                 .expect_err("wrong PIN");
             assert_eq!(err, CardError::Pin(PinFailure::Wrong { retries }));
         }
         let err = t
-            .sign(KeyRole::Authentication, &Pin::from("9999"), &d)
+            .sign(KeyRole::Authentication, PinInput::Typed(&Pin::from("9999")), &d)
             .expect_err("third wrong PIN");
         assert_eq!(err, CardError::Pin(PinFailure::Blocked), "{profile:?}");
         let info = t.pin_info(KeyRole::Authentication).expect("pin info");
@@ -139,7 +143,7 @@ fn third_wrong_pin_blocks_the_card() {
         assert!(!is_pin_verify(&last.command), "{profile:?}: {:02X?}", last.command);
         // Even the right PIN is refused now.
         let err = t
-            .sign(KeyRole::Authentication, &Pin::from("1234"), &d)
+            .sign(KeyRole::Authentication, PinInput::Typed(&Pin::from("1234")), &d)
             .expect_err("blocked");
         assert_eq!(err, CardError::Pin(PinFailure::Blocked));
         assert_eq!(card.handle.pin_tries_left(), 0);
@@ -207,8 +211,10 @@ fn card_removed_during_a_signature_loses_no_pin_try() {
             let d = sha(hash, b"removed");
             card.handle.clear_log();
             card.handle.remove_at(k);
-            let err =
-                within(common_limit(), move || t.sign(KeyRole::Signing, &Pin::from("1234"), &d)).expect_err("removed");
+            let err = within(common_limit(), move || {
+                t.sign(KeyRole::Signing, PinInput::Typed(&Pin::from("1234")), &d)
+            })
+            .expect_err("removed");
             assert_eq!(
                 err,
                 CardError::Transport(TransportError::CardRemoved),
@@ -234,7 +240,9 @@ fn belpic18_authentication_round_trips() {
     let cert = t.certificate(CertificateKind::Authentication).expect("cert");
     let tries = t.pin_info(KeyRole::Authentication).expect("pin").tries_left;
     let d = sha(HashAlgorithm::Sha384, b"challenge");
-    let sig = t.sign(KeyRole::Authentication, &Pin::from("1234"), &d).expect("sign");
+    let sig = t
+        .sign(KeyRole::Authentication, PinInput::Typed(&Pin::from("1234")), &d)
+        .expect("sign");
     eidlink_cert::verify(&cert, &d, &sig.bytes, &sig.algorithm).expect("verifies");
     assert_eq!(tries, Some(3));
     let log = card.handle.apdu_log();
@@ -257,33 +265,35 @@ fn esteid_certificates_and_both_pins_through_pcscd() {
     let card = insert_with(Profile::EstEid, &CardOptions::default());
     let pki = card.handle.pki();
     let mut t = token();
-    assert!(t.card_name().contains("Estonian"), "{}", t.card_name());
+    assert!(t.label().contains("Estonian"), "{}", t.label());
     assert_eq!(
         t.certificate(CertificateKind::Authentication).expect("auth"),
         pki.auth_der
     );
     assert_eq!(t.certificate(CertificateKind::Signing).expect("sign"), pki.sign_der);
-    assert!(t.has_signing_pin());
+    // PIN2 guards the signing key.
+    assert_eq!(t.key(KeyRole::Signing).map(|k| k.pin_label), Some("PIN2"));
+    assert_eq!(t.key(KeyRole::Authentication).map(|k| k.pin_label), Some("PIN1"));
     assert_eq!(t.pin_info(KeyRole::Authentication).expect("pin1").tries_left, Some(3));
     assert_eq!(t.pin_info(KeyRole::Signing).expect("pin2").tries_left, Some(3));
     let d = sha(HashAlgorithm::Sha384, b"esteid");
     let auth = t
-        .sign(KeyRole::Authentication, &Pin::from("1234"), &d)
+        .sign(KeyRole::Authentication, PinInput::Typed(&Pin::from("1234")), &d)
         .expect("auth signature");
     eidlink_cert::verify(&pki.auth_der, &d, &auth.bytes, &auth.algorithm).expect("auth verifies");
     // PIN2 has at least 5 digits: a 4-digit PIN is refused before the card is touched.
     let err = t
-        .sign(KeyRole::Signing, &Pin::from("1234"), &d)
+        .sign(KeyRole::Signing, PinInput::Typed(&Pin::from("1234")), &d)
         .expect_err("too short for PIN2");
     assert_eq!(err, CardError::Pin(PinFailure::InvalidFormat));
     assert_eq!(card.handle.sign_pin_tries_left(), Some(3));
     let err = t
-        .sign(KeyRole::Signing, &Pin::from("54321"), &d)
+        .sign(KeyRole::Signing, PinInput::Typed(&Pin::from("54321")), &d)
         .expect_err("wrong PIN2");
     assert_eq!(err, CardError::Pin(PinFailure::Wrong { retries: 2 }));
     assert_eq!(card.handle.pin_tries_left(), 3, "PIN1 untouched");
     let sign = t
-        .sign(KeyRole::Signing, &Pin::from("12345"), &d)
+        .sign(KeyRole::Signing, PinInput::Typed(&Pin::from("12345")), &d)
         .expect("qualified signature");
     eidlink_cert::verify(&pki.sign_der, &d, &sign.bytes, &sign.algorithm).expect("sign verifies");
     assert_eq!(card.handle.sign_pin_tries_left(), Some(3));

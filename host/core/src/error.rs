@@ -109,7 +109,11 @@ mod tests {
 
     #[test]
     fn classes() {
-        for gone in [TransportError::CardRemoved, TransportError::NoCard, TransportError::CardReset] {
+        for gone in [
+            TransportError::CardRemoved,
+            TransportError::NoCard,
+            TransportError::CardReset,
+        ] {
             assert_eq!(CardError::from(gone).class(), ErrorClass::CardGone);
         }
         assert_eq!(

@@ -19,12 +19,11 @@ pub use atr::{Atr, AtrPattern};
 pub use cards::{detect, CardDriver, DriverEntry, DRIVERS};
 pub use error::{CardError, ErrorClass, PinFailure};
 pub use hash::{Digest, HashAlgorithm};
-pub use pin::{Pin, PinPolicy};
+pub use pin::{Pin, PinCharset, PinPolicy};
 pub use status::StatusWord;
-pub use token::provider::NotFound;
 pub use token::{
     discover, CardInfo, CardToken, CertificateKind, CryptoAlgorithm, Curve, Discovery, Found, KeyAlgorithm, KeyInfo,
-    KeyRole, Padding, PinEntry, PinInfo, PinInput, ProviderWatch, Signature, SignatureAlgorithm, Slot, Token,
-    TokenProvider, TokenSession,
+    KeyRole, NotFound, Padding, PinEntry, PinInfo, PinInput, ProviderWatch, Providers, Signature, SignatureAlgorithm,
+    Slot, Token, TokenProvider, TokenSession,
 };
 pub use transport::{CardChannel, CardTransport, TransportError};

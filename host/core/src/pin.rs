@@ -44,27 +44,51 @@ impl fmt::Debug for Pin {
     }
 }
 
-/// What a card accepts as a PIN. eID PINs are decimal digits.
+/// Which characters a PIN may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PinCharset {
+    /// Decimal digits only: every eID card PIN.
+    Digits,
+    /// Any printable characters: PKCS#11 tokens and PIV cards allow them.
+    Any,
+}
+
+/// What a token accepts as a PIN: its length in characters and which characters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PinPolicy {
-    /// Fewest digits.
+    /// Fewest characters.
     pub min_len: u8,
-    /// Most digits.
+    /// Most characters.
     pub max_len: u8,
+    /// Which characters.
+    pub charset: PinCharset,
 }
 
 impl PinPolicy {
-    /// A digits-only policy.
+    /// A digits-only policy (eID cards).
     pub const fn digits(min_len: u8, max_len: u8) -> Self {
-        Self { min_len, max_len }
+        Self {
+            min_len,
+            max_len,
+            charset: PinCharset::Digits,
+        }
     }
 
-    /// Checks a PIN before any card is touched, so a malformed PIN never costs a try.
+    /// A policy of any printable characters (PKCS#11 tokens, PIV).
+    pub const fn any(min_len: u8, max_len: u8) -> Self {
+        Self {
+            min_len,
+            max_len,
+            charset: PinCharset::Any,
+        }
+    }
+
+    /// Checks a PIN before any token is touched, so a malformed PIN never costs a try.
     pub fn check(&self, pin: &Pin) -> Result<(), PinFailure> {
         let len = pin.len();
         if len < usize::from(self.min_len)
             || len > usize::from(self.max_len)
-            || !pin.expose().bytes().all(|b| b.is_ascii_digit())
+            || !pin.expose().chars().all(|c| self.accepts_char(c))
         {
             return Err(PinFailure::InvalidFormat);
         }
@@ -73,7 +97,10 @@ impl PinPolicy {
 
     /// Whether `c` may appear in a PIN (for dialogs that refuse other characters as they are typed).
     pub fn accepts_char(&self, c: char) -> bool {
-        c.is_ascii_digit()
+        match self.charset {
+            PinCharset::Digits => c.is_ascii_digit(),
+            PinCharset::Any => !c.is_control(),
+        }
     }
 }
 
@@ -151,6 +178,13 @@ mod tests {
         assert_eq!(p.check(&Pin::from("123")), Err(PinFailure::InvalidFormat));
         assert_eq!(p.check(&Pin::from("12 4")), Err(PinFailure::InvalidFormat));
         assert!(!p.accepts_char('a'));
+        // A PKCS#11 or PIV PIN may hold letters and signs, counted in characters, never controls.
+        let any = PinPolicy::any(4, 8);
+        assert!(any.check(&Pin::from("ab#9")).is_ok());
+        assert!(any.check(&Pin::from("éèàç")).is_ok());
+        assert_eq!(any.check(&Pin::from("abc")), Err(PinFailure::InvalidFormat));
+        assert_eq!(any.check(&Pin::from("abc\n")), Err(PinFailure::InvalidFormat));
+        assert_eq!(any.check(&Pin::from("123456789")), Err(PinFailure::InvalidFormat));
         let pin = Pin::from("987654");
         let dbg = format!("{pin:?}");
         assert_eq!(dbg, "Pin(REDACTED)");

@@ -11,7 +11,7 @@ use crate::hash::{Digest, HashAlgorithm};
 use crate::pin::{Pin, PinPolicy};
 
 pub use card::CardToken;
-pub use provider::{discover, Discovery, Found, ProviderWatch, TokenProvider};
+pub use provider::{discover, Discovery, Found, NotFound, ProviderWatch, Providers, TokenProvider};
 
 /// Which certificate to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

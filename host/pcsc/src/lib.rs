@@ -219,6 +219,36 @@ impl CardChannel for PcscChannel<'_> {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PcscProvider;
 
+impl PcscProvider {
+    /// Looks at the card of one reader only (what a reader event is about), with a context of its
+    /// own: the same verdict as [`TokenProvider::scan`] gives for that reader.
+    pub fn look_in(&self, reader: &str) -> Result<Found, CardError> {
+        Ok(look_in(&context()?, reader))
+    }
+}
+
+/// Connects (shared) to the card in `reader` and binds the driver its ATR names.
+fn look_in(ctx: &Context, reader: &str) -> Found {
+    match PcscTransport::connect(ctx, reader) {
+        Ok(t) => match detect(t.atr()) {
+            Some(entry) => Found::Token(Box::new(CardToken::new(t, (entry.make)()))),
+            None => Found::Unsupported {
+                slot: Slot::Reader {
+                    reader: reader.to_owned(),
+                    atr: t.atr().clone(),
+                },
+            },
+        },
+        Err(TransportError::NoCard) => Found::Empty {
+            slot: reader.to_owned(),
+        },
+        Err(error) => Found::Error {
+            slot: reader.to_owned(),
+            error: error.into(),
+        },
+    }
+}
+
 impl TokenProvider for PcscProvider {
     fn name(&self) -> &str {
         "PC/SC"
@@ -226,29 +256,16 @@ impl TokenProvider for PcscProvider {
 
     fn scan(&self) -> Result<Vec<Found>, CardError> {
         let ctx = context()?;
-        let mut found = Vec::new();
-        for r in readers(&ctx)? {
-            if !r.card_present {
-                found.push(Found::Empty { slot: r.name });
-                continue;
-            }
-            match PcscTransport::connect(&ctx, &r.name) {
-                Ok(t) => match detect(t.atr()) {
-                    Some(entry) => found.push(Found::Token(Box::new(CardToken::new(t, (entry.make)())))),
-                    None => found.push(Found::Unsupported {
-                        slot: Slot::Reader {
-                            reader: r.name,
-                            atr: t.atr().clone(),
-                        },
-                    }),
-                },
-                Err(error) => found.push(Found::Error {
-                    slot: r.name,
-                    error: error.into(),
-                }),
-            }
-        }
-        Ok(found)
+        Ok(readers(&ctx)?
+            .into_iter()
+            .map(|r| {
+                if r.card_present {
+                    look_in(&ctx, &r.name)
+                } else {
+                    Found::Empty { slot: r.name }
+                }
+            })
+            .collect())
     }
 
     fn watch(&self, on_change: Box<dyn Fn() + Send + Sync>) -> Option<Box<dyn ProviderWatch>> {

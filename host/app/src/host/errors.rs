@@ -2,7 +2,7 @@
 //! maps to and the reply's JSON are the wire crate's (protocol.md §2.5); which card error is which
 //! reason is the host's.
 
-use eidlink_core::{CardError, PinFailure, TransportError};
+use eidlink_core::{CardError, NotFound, PinFailure, TransportError};
 use eidlink_webeid::ErrorReply;
 pub use eidlink_webeid::Reason;
 use serde_json::Value;
@@ -57,6 +57,25 @@ impl From<CardError> for HostError {
             _ => Reason::CardError,
         };
         Self::new(reason, e.to_string())
+    }
+}
+
+impl From<NotFound> for HostError {
+    /// The verdict of a card search the user is told (core's `Discovery::pick` ranks them).
+    fn from(n: NotFound) -> Self {
+        let reason =
+            match &n {
+                NotFound::Service(e) => return e.clone().into(),
+                NotFound::NoReader => Reason::NoReader,
+                NotFound::NoCard => Reason::NoCard,
+                NotFound::Unreadable { error, .. } => return HostError::from(error.clone()),
+                NotFound::Unsupported { .. } => Reason::UnsupportedCard,
+                NotFound::NotWanted => return Self::new(
+                    Reason::WrongCertificate,
+                    "the inserted card does not hold the requested signing certificate: insert the card it belongs to",
+                ),
+            };
+        Self::new(reason, n.to_string())
     }
 }
 

@@ -84,6 +84,12 @@ impl PinProgram {
         }
     }
 
+    /// Shows an `ask` that gets no answer: the PIN is typed on the reader's pad or asked by the
+    /// token (`pinpad: true`, docs/pin-dialog-protocol.md), and the dialog stays until `close`.
+    pub async fn show(&mut self, ask: &Ask) -> Result<(), HostError> {
+        self.send(&Request::Ask(Box::new(ask.clone()))).await
+    }
+
     /// Shows a status line in the open dialog.
     pub async fn status(&mut self, message: Status) -> Result<(), HostError> {
         self.send(&Request::Status { message }).await

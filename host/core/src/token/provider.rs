@@ -75,6 +75,9 @@ pub trait TokenProvider: Send + Sync {
     }
 }
 
+/// The backends a program looks through, in order; shared with the threads that look.
+pub type Providers = std::sync::Arc<[Box<dyn TokenProvider>]>;
+
 /// What every provider found in one look.
 #[derive(Debug, Default)]
 pub struct Discovery {

@@ -23,6 +23,7 @@ pub mod error;
 pub mod fs;
 pub mod handle;
 pub mod idemia;
+pub mod inproc;
 pub mod log;
 pub mod pin;
 pub mod pki;
@@ -35,6 +36,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 pub use card::{CardOptions, Profile, VirtualCard};
 pub use error::{Result, VcardError};
 pub use handle::{HandleConfig, VirtualCardHandle};
+pub use inproc::InProcessReaders;
 pub use log::{Injected, LoggedApdu};
 pub use pki::{Country, Holder, LeafKey, LeafKeyType, Pki, PkiSpec};
 

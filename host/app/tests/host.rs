@@ -11,11 +11,10 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use common::{insert, insert_with, is_pin_verify};
+use common::{insert, insert_with, is_pin_verify, pin_script};
 use eidlink_core::{Digest, HashAlgorithm};
 use eidlink_tests::xvfb::Display;
 use eidlink_tests::{CardOptions, Profile};
@@ -33,25 +32,6 @@ fn unb64(v: &Value) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD
         .decode(v.as_str().expect("string"))
         .expect("base64")
-}
-
-/// The scripted PIN program (a binary of the eidlink-tests package), built on first use.
-fn pin_script() -> PathBuf {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let dir = Path::new(HOST).parent().expect("target dir");
-        let path = dir.join("eidlink-pin-script");
-        if !path.exists() {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let ok = Command::new(cargo)
-                .args(["build", "-p", "eidlink-tests", "--bin", "eidlink-pin-script"])
-                .status()
-                .expect("run cargo");
-            assert!(ok.success() && path.exists(), "cannot build eidlink-pin-script");
-        }
-        path
-    })
-    .clone()
 }
 
 /// A user's home for one host run: config (PIN program, timeout) and data (log, history).

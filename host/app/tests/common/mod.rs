@@ -7,8 +7,11 @@ use std::sync::mpsc;
 use std::sync::MutexGuard;
 use std::time::{Duration, Instant};
 
-use eidlink_core::{detect, CardToken, CardTransport, Token};
-use eidlink_pcsc::PcscTransport;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use eidlink_core::{Found, Token};
+use eidlink_pcsc::PcscProvider;
 use eidlink_tests::{vpcd, vpcd_test_lock, CardOptions, Profile, VirtualCardHandle};
 
 /// The reader vpcd creates for its first port ([`vpcd::port`]).
@@ -63,12 +66,34 @@ pub fn wait_reader(ok: impl Fn(Option<&[u8]>) -> bool, what: &str) {
     }
 }
 
-/// Connects to the card in the vpcd reader and binds its driver by ATR.
+/// The card in the vpcd reader, as the PC/SC provider finds it.
 pub fn token() -> Box<dyn Token> {
-    let ctx = eidlink_pcsc::context().expect("PC/SC context");
-    let t = PcscTransport::connect(&ctx, READER).expect("connect to the virtual card");
-    let entry = detect(t.atr()).expect("a driver for the virtual card's ATR");
-    Box::new(CardToken::new(t, (entry.make)()))
+    match PcscProvider.look_in(READER).expect("PC/SC context") {
+        Found::Token(t) => t,
+        other => panic!("no supported card in {READER}: {other:?}"),
+    }
+}
+
+/// The scripted PIN program (a binary of the eidlink-tests package), built on first use next to
+/// the binaries of this package.
+pub fn pin_script() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_BIN_EXE_eidlink-host"))
+            .parent()
+            .expect("target dir");
+        let path = dir.join("eidlink-pin-script");
+        if !path.exists() {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let ok = std::process::Command::new(cargo)
+                .args(["build", "-p", "eidlink-tests", "--bin", "eidlink-pin-script"])
+                .status()
+                .expect("run cargo");
+            assert!(ok.success() && path.exists(), "cannot build eidlink-pin-script");
+        }
+        path
+    })
+    .clone()
 }
 
 /// Runs `f` on another thread and fails the test if it does not return within `limit`: an

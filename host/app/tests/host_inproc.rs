@@ -1,0 +1,238 @@
+//! The host's flows against the in-process virtual card: no pcscd, no reader driver, the same
+//! `eidlink_app::host::run` the binary runs, given the virtual card's provider instead of PC/SC,
+//! and the real PIN-dialog protocol with the scripted PIN program. Tokens and signatures are checked
+//! with the card certificate's public key.
+
+// Test helpers outside #[test] fns: a failed step is a failed test.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use common::pin_script;
+use eidlink_app::host::{self, config::Config};
+use eidlink_core::{HashAlgorithm, Providers};
+use eidlink_tests::{CardOptions, InProcessReaders, Profile, VirtualCard};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const NONCE: &str = "dGhpcyBpcyBhIDMyLWJ5dGUgdGVzdCBub25jZSEhISE=";
+const ORIGIN: &str = "https://service.example.be";
+
+fn b64(b: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+fn unb64(v: &Value) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(v.as_str().expect("string"))
+        .expect("base64")
+}
+
+/// Where the scripted dialog records what it was sent; removed with the test.
+struct Record(PathBuf);
+
+impl Record {
+    fn new() -> Self {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        Self(std::env::temp_dir().join(format!(
+            "eidlink-host-inproc-{}-{}.log",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        )))
+    }
+
+    /// The requests the dialog received, in order.
+    fn requests(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.0)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+}
+
+impl Drop for Record {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn config(answers: &str, record: &Record, timeout_seconds: u64) -> Config {
+    Config {
+        pin_program: Some(vec![
+            pin_script().display().to_string(),
+            "--answers".into(),
+            answers.into(),
+            "--record".into(),
+            record.0.display().to_string(),
+        ]),
+        timeout_seconds,
+        ..Config::default()
+    }
+}
+
+/// One request through `host::run`, as the browser sends it: the version frame first, then the
+/// reply. `during` runs while the host works (to take the card out, put one in).
+fn request(
+    readers: &InProcessReaders,
+    config: Config,
+    message: Value,
+    during: impl FnOnce() + Send + 'static,
+) -> Value {
+    let providers: Providers = Arc::from(vec![readers.provider()]);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let (mut browser, host_end) = tokio::io::duplex(1 << 20);
+        let (host_in, host_out) = tokio::io::split(host_end);
+        let host = tokio::spawn(host::run(host_in, host_out, Ok(config), None, providers));
+        let version = read_frame(&mut browser).await;
+        assert!(version["version"].as_str().unwrap().starts_with("2."), "{version}");
+        let body = serde_json::to_vec(&message).unwrap();
+        browser.write_all(&(body.len() as u32).to_ne_bytes()).await.unwrap();
+        browser.write_all(&body).await.unwrap();
+        let during = tokio::task::spawn_blocking(during);
+        let reply = tokio::time::timeout(Duration::from_secs(30), read_frame(&mut browser))
+            .await
+            .expect("the host answers in time");
+        during.await.unwrap();
+        drop(browser);
+        let _ = tokio::time::timeout(Duration::from_secs(5), host).await;
+        reply
+    })
+}
+
+async fn read_frame(r: &mut (impl AsyncReadExt + Unpin)) -> Value {
+    let mut len = [0u8; 4];
+    r.read_exact(&mut len).await.expect("a frame");
+    let mut body = vec![0u8; u32::from_ne_bytes(len) as usize];
+    r.read_exact(&mut body).await.expect("the frame's body");
+    serde_json::from_slice(&body).expect("the host writes JSON")
+}
+
+fn authenticate() -> Value {
+    json!({"command": "authenticate", "arguments": {"challengeNonce": NONCE, "origin": ORIGIN}})
+}
+
+fn belgian() -> VirtualCard {
+    VirtualCard::new(Profile::Belpic18, &CardOptions::default()).unwrap()
+}
+
+#[test]
+fn authenticates_with_the_in_process_card() {
+    let readers = InProcessReaders::new(&["Mem 0"]);
+    let card = belgian();
+    let pki = card.pki().clone();
+    readers.insert(0, card);
+    let record = Record::new();
+    let reply = request(&readers, config("1234", &record, 10), authenticate(), || {});
+    assert_eq!(reply["format"], "web-eid:1.0", "{reply}");
+    assert_eq!(unb64(&reply["unverifiedCertificate"]), pki.auth_der);
+    let alg = eidlink_webeid::TokenAlgorithm::from_name(reply["algorithm"].as_str().unwrap()).unwrap();
+    eidlink_verifier::verify_auth_signature(&pki.auth_der, alg, ORIGIN, NONCE, &unb64(&reply["signature"])).unwrap();
+    // The dialog was asked once, for the PIN of the authentication key, with the card's tries.
+    let asks: Vec<_> = record.requests().into_iter().filter(|r| r["type"] == "ask").collect();
+    assert_eq!(asks.len(), 1, "{asks:?}");
+    assert_eq!(asks[0]["purpose"], "authenticate");
+    assert_eq!(asks[0]["pin"]["label"], "PIN");
+    assert_eq!(asks[0]["pin"]["tries_left"], 3);
+    assert_eq!(asks[0]["pinpad"], false);
+    assert_eq!(readers.with_card(0, |c| c.pin_tries_left()), Some(3));
+}
+
+#[test]
+fn signs_and_a_wrong_pin_is_asked_again_with_the_tries_left() {
+    let readers = InProcessReaders::new(&["Mem 0"]);
+    let card = belgian();
+    let pki = card.pki().clone();
+    readers.insert(0, card);
+    let digest = eidlink_core::hash::hash(HashAlgorithm::Sha384, b"enrollment contract");
+    let record = Record::new();
+    let reply = request(
+        &readers,
+        config("9999,1234", &record, 10),
+        json!({"command": "sign", "arguments": {
+            "origin": ORIGIN, "hash": b64(&digest), "hashFunction": "SHA-384",
+            "certificate": b64(&pki.sign_der),
+        }}),
+        || {},
+    );
+    assert!(reply.get("signature").is_some(), "{reply}");
+    eidlink_verifier::verify_sign_result(&b64(&pki.sign_der), "SHA-384", &b64(&digest), &reply.to_string()).unwrap();
+    let asks: Vec<_> = record.requests().into_iter().filter(|r| r["type"] == "ask").collect();
+    assert_eq!(asks.len(), 2, "{asks:?}");
+    assert_eq!(asks[1]["error"], json!({"kind": "wrong_pin", "tries_left": 2}));
+    // One try spent by the wrong PIN, none by the host on its own; the right PIN restored them.
+    assert_eq!(readers.with_card(0, |c| c.pin_tries_left()), Some(3));
+}
+
+#[test]
+fn a_card_inserted_while_the_host_waits_is_used_at_once() {
+    let readers = InProcessReaders::new(&["Mem 0", "Mem 1"]);
+    let card = belgian();
+    let pki = card.pki().clone();
+    let later = readers.clone();
+    let record = Record::new();
+    let reply = request(&readers, config("1234", &record, 20), authenticate(), move || {
+        // The host found no card and watches the provider for one (it does not poll).
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        while later.watchers() == 0 {
+            assert!(std::time::Instant::now() < deadline, "the host never watched for a card");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        later.insert(1, card);
+    });
+    assert_eq!(unb64(&reply["unverifiedCertificate"]), pki.auth_der, "{reply}");
+    // The dialog was asked once, and the host stopped watching when it was done.
+    assert_eq!(readers.watchers(), 0);
+    let asks = record.requests().into_iter().filter(|r| r["type"] == "ask").count();
+    assert_eq!(asks, 1);
+}
+
+#[test]
+fn no_card_until_the_deadline_says_so_and_no_reader_too() {
+    let readers = InProcessReaders::new(&["Mem 0"]);
+    let record = Record::new();
+    let reply = request(&readers, config("1234", &record, 1), authenticate(), || {});
+    assert_eq!(reply["error"]["reason"], "NO_CARD", "{reply}");
+    let none = InProcessReaders::new(&[]);
+    let reply = request(&none, config("1234", &record, 1), authenticate(), || {});
+    assert_eq!(reply["error"]["reason"], "NO_READER", "{reply}");
+}
+
+#[test]
+fn the_wrong_card_is_refused_for_a_signature() {
+    let readers = InProcessReaders::new(&["Mem 0"]);
+    readers.insert(0, belgian());
+    let other = VirtualCard::new(
+        Profile::Belpic18,
+        &CardOptions {
+            seed: b"another card".to_vec(),
+            ..CardOptions::default()
+        },
+    )
+    .unwrap();
+    let digest = eidlink_core::hash::hash(HashAlgorithm::Sha256, b"x");
+    let record = Record::new();
+    let reply = request(
+        &readers,
+        config("1234", &record, 1),
+        json!({"command": "sign", "arguments": {
+            "origin": ORIGIN, "hash": b64(&digest), "hashFunction": "SHA-256",
+            "certificate": b64(&other.pki().sign_der),
+        }}),
+        || {},
+    );
+    assert_eq!(reply["error"]["reason"], "WRONG_CERTIFICATE", "{reply}");
+    // Nothing was asked and no try spent.
+    assert!(record.requests().iter().all(|r| r["type"] != "ask"));
+    assert_eq!(readers.with_card(0, |c| c.pin_tries_left()), Some(3));
+}

@@ -185,7 +185,10 @@ fn a_card_inserted_while_the_host_waits_is_used_at_once() {
         // The host found no card and watches the provider for one (it does not poll).
         let deadline = std::time::Instant::now() + Duration::from_secs(15);
         while later.watchers() == 0 {
-            assert!(std::time::Instant::now() < deadline, "the host never watched for a card");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the host never watched for a card"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         later.insert(1, card);

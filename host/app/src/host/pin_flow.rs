@@ -1,0 +1,157 @@
+//! The PIN flow every signature goes through: find the card, show the dialog with the certificate
+//! and the tries left, verify the PIN (typed in the dialog, or on the reader or token) and sign.
+
+use eidlink_core::{CardError, CertificateKind, Digest, KeyInfo, KeyRole, PinCharset, PinFailure, PinInput, Token};
+use eidlink_pin_protocol::{AskError, CertificateInfo, Charset, HashInfo, PinRules, Purpose, Status};
+
+use super::errors::{HostError, Reason};
+use super::prompt::Answer;
+use super::session::{card_gone, on_card, Session};
+
+/// What a PIN flow signs, and how to show it.
+pub(super) struct PinFlow<'a> {
+    pub(super) role: KeyRole,
+    pub(super) purpose: Purpose,
+    pub(super) signing_cert: Option<&'a [u8]>,
+    pub(super) hash: Option<HashInfo>,
+}
+
+/// Finds the card, shows the dialog with the certificate and the tries left, verifies the PIN and
+/// signs; a wrong PIN asks again with the tries left (never retried on its own), a blocked PIN fails
+/// without a VERIFY, a removed card is waited for and the flow restarts (the PIN is asked again).
+pub(super) async fn pin_flow(
+    s: &mut Session<'_>,
+    flow: &PinFlow<'_>,
+    digest_for: impl Fn(&dyn Token) -> Result<Digest, HostError>,
+) -> Result<(Vec<u8>, eidlink_core::Signature), HostError> {
+    let kind = match flow.role {
+        KeyRole::Authentication => CertificateKind::Authentication,
+        KeyRole::Signing => CertificateKind::Signing,
+    };
+    'card: loop {
+        let token = s.find_token(flow.signing_cert).await?;
+        let (token, cert) = on_card(token, move |t| t.certificate(kind)).await?;
+        let cert = match cert {
+            Ok(c) => c,
+            Err(e) if card_gone(&e) => {
+                s.status(Status::CardRemoved).await;
+                continue 'card;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let summary = eidlink_cert::summarize(&cert)
+            .map_err(|e| HostError::new(Reason::CardError, format!("the card's certificate is unreadable: {e}")))?;
+        s.note(token.as_ref(), Some(summary.holder.clone()));
+        let digest = digest_for(token.as_ref())?;
+        let role = flow.role;
+        let (mut token, info) = on_card(token, move |t| t.pin_info(role)).await?;
+        let info = match info {
+            Ok(i) => i,
+            Err(e) if card_gone(&e) => {
+                s.status(Status::CardRemoved).await;
+                continue 'card;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if info.is_blocked() {
+            return Err(HostError::new(
+                Reason::PinBlocked,
+                "the PIN is blocked: unblock it with your PUK code",
+            ));
+        }
+        let key = token
+            .key(flow.role)
+            .ok_or_else(|| HostError::new(Reason::UnsupportedCard, "the card has no key for this operation"))?;
+        let policy = key.pin;
+        let mut tries_left = info.tries_left;
+        let mut error = None;
+        loop {
+            let mut ask = s.ask_for(
+                flow.purpose,
+                &summary.holder,
+                certificate_info(&summary),
+                flow.hash.clone(),
+                Some(pin_rules(&key, tries_left, info.max_tries)),
+                error.take(),
+            );
+            // Typed in our dialog, the PIN comes back to be sent; typed on the reader's pad or asked
+            // by the token, the dialog only says where to type it, and the token is asked at once.
+            let pin = if key.entry.is_external() {
+                ask.pinpad = true;
+                s.show(&ask).await?;
+                None
+            } else {
+                match s.ask(&ask).await? {
+                    Answer::Pin(p) => {
+                        s.status(Status::Working).await;
+                        Some(p)
+                    }
+                    Answer::Confirmed | Answer::Cancelled => {
+                        return Err(HostError::new(Reason::UserCancelled, "the user cancelled"));
+                    }
+                }
+            };
+            let d = digest.clone();
+            let (t, r) = on_card(token, move |t| {
+                let input = pin.as_ref().map_or(PinInput::External, PinInput::Typed);
+                t.sign(role, input, &d)
+            })
+            .await?;
+            token = t;
+            match r {
+                Ok(sig) => return Ok((cert, sig)),
+                Err(CardError::Pin(PinFailure::Wrong { retries })) if retries > 0 => {
+                    tries_left = Some(retries);
+                    error = Some(AskError::WrongPin {
+                        tries_left: Some(retries),
+                    });
+                }
+                Err(CardError::Pin(PinFailure::Wrong { .. } | PinFailure::Blocked)) => {
+                    return Err(HostError::new(
+                        Reason::PinBlocked,
+                        "the PIN is now blocked: unblock it with your PUK code",
+                    ));
+                }
+                Err(CardError::Pin(PinFailure::InvalidFormat)) => {
+                    let what = match policy.charset {
+                        PinCharset::Digits => "digits",
+                        PinCharset::Any => "characters",
+                    };
+                    error = Some(AskError::Message {
+                        text: format!("the PIN must be {} to {} {what}", policy.min_len, policy.max_len),
+                    });
+                }
+                Err(e) if card_gone(&e) => {
+                    s.status(Status::CardRemoved).await;
+                    continue 'card;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+/// The PIN field the dialog shows for `key`.
+fn pin_rules(key: &KeyInfo, tries_left: Option<u8>, max_tries: u8) -> PinRules {
+    PinRules {
+        label: key.pin_label.to_owned(),
+        min: key.pin.min_len,
+        max: key.pin.max_len,
+        tries_left,
+        max_tries: Some(max_tries),
+        charset: match key.pin.charset {
+            PinCharset::Digits => Charset::Digits,
+            PinCharset::Any => Charset::Any,
+        },
+    }
+}
+
+/// What the dialog shows of a certificate.
+pub(super) fn certificate_info(summary: &eidlink_cert::CertSummary) -> CertificateInfo {
+    CertificateInfo {
+        subject: summary.subject_cn.clone(),
+        issuer: summary.issuer_cn.clone(),
+        not_before: summary.valid_from.clone(),
+        not_after: summary.valid_to.clone(),
+    }
+}

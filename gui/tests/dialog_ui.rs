@@ -8,10 +8,10 @@ use eframe::egui::{self, accesskit::Role, Key};
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 
-use eidlink_gui::i18n::{Language, Text};
-use eidlink_gui::model::{Effect, Model, Phase};
-use eidlink_gui::protocol::{parse_request, Request};
-use eidlink_gui::view;
+use eidlink_pin_dialog::i18n::{Language, Text};
+use eidlink_pin_dialog::model::{Effect, Model, Phase};
+use eidlink_pin_dialog::protocol::{parse_request, Request};
+use eidlink_pin_dialog::view;
 
 const AUTH: &str = include_str!("fixtures/authenticate.json");
 const SIGN: &str = include_str!("fixtures/sign.json");

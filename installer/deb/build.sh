@@ -43,7 +43,7 @@ BINS=(eidlink eidlink-host eidlink-pin eidlink-tray)
 if [ -z "$bin_dir" ]; then
     bin_dir="$ROOT/target/$profile"
     if [ "$profile" = release ]; then
-        (cd "$ROOT" && cargo build --release --locked -p eidlink-app -p eidlink-gui -p eidlink-tray --bins)
+        (cd "$ROOT" && cargo build --release --locked -p eidlink-app -p eidlink-pin-dialog -p eidlink-tray --bins)
     fi
 fi
 for b in "${BINS[@]}"; do

@@ -102,7 +102,7 @@ impl Screenshots {
             .map(|mut t| std::mem::take(&mut *t))
             .unwrap_or_default();
         for (path, image) in taken {
-            if let Err(e) = eidlink_gui::pin::save_png(&path, &image) {
+            if let Err(e) = eidlink_pin_dialog::pin::save_png(&path, &image) {
                 tracing::warn!(error = %e, "screenshot not saved");
             }
         }

@@ -3,5 +3,5 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    eidlink_gui::pin::main(std::env::args_os().skip(1))
+    eidlink_pin_dialog::pin::main(std::env::args_os().skip(1))
 }

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use eidlink_app::cli::{check_signature, CliError};
 use eidlink_cert::CertError;
-use eidlink_core::script::Transcript;
+use eidlink_core::transcript::Transcript;
 use eidlink_core::{detect, CertificateKind, CryptoAlgorithm, Digest, HashAlgorithm, KeyRole, Padding, Pin};
 
 fn vectors_dir() -> PathBuf {

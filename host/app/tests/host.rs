@@ -558,7 +558,7 @@ fn the_real_pin_dialog_end_to_end_under_xvfb() {
     if !dialog.exists() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let ok = Command::new(cargo)
-            .args(["build", "-p", "eidlink-gui", "--bin", "eidlink-pin"])
+            .args(["build", "-p", "eidlink-pin-dialog", "--bin", "eidlink-pin"])
             .status();
         assert!(
             ok.map(|s| s.success()).unwrap_or(false) && dialog.exists(),

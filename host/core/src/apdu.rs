@@ -282,7 +282,7 @@ pub fn get_response(ne: usize) -> Command {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::script::ScriptedChannel;
+    use crate::transcript::ScriptedChannel;
 
     fn hexb(s: &str) -> Vec<u8> {
         hex::decode(s.replace(' ', "")).unwrap_or_default()

@@ -165,7 +165,7 @@ pub fn fcp_file_size(fcp: &[u8]) -> Result<usize, CardError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::script::ScriptedChannel;
+    use crate::transcript::ScriptedChannel;
 
     #[test]
     fn verify_status_mapping() {

@@ -8,10 +8,10 @@ pub mod error;
 pub mod hash;
 pub mod iso7816;
 pub mod pin;
-pub mod script;
 pub mod status;
 pub mod tlv;
 pub mod token;
+pub mod transcript;
 pub mod transport;
 
 pub use apdu::{exchange, Command, Response};

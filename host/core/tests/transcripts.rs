@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use der::asn1::ObjectIdentifier;
 use der::Decode;
-use eidlink_core::script::Transcript;
+use eidlink_core::transcript::Transcript;
 use eidlink_core::{
     detect, CardDriver, CertificateKind, CryptoAlgorithm, Curve, Digest, HashAlgorithm, KeyAlgorithm, KeyRole, Padding,
     Pin, PinInfo, Signature,

@@ -209,8 +209,8 @@ impl CardChannel for PcscChannel<'_> {
             return Err(TransportError::CardRemoved);
         }
         buf.truncate(n);
-        tracing::trace!(target: "eidlink::apdu", "> {}", eidlink_core::script::redacted_hex(apdu));
-        tracing::trace!(target: "eidlink::apdu", "< {}", eidlink_core::script::hex_spaced(&buf));
+        tracing::trace!(target: "eidlink::apdu", "> {}", eidlink_core::transcript::redacted_hex(apdu));
+        tracing::trace!(target: "eidlink::apdu", "< {}", eidlink_core::transcript::hex_spaced(&buf));
         Ok(buf)
     }
 }

@@ -17,8 +17,8 @@ use crate::error::{CardError, PinFailure};
 use crate::hash::{Digest, HashAlgorithm};
 use crate::iso7816;
 use crate::pin::{format2_block, Pin, PinPolicy};
-use crate::script::hex_spaced;
 use crate::token::{CardInfo, CertificateKind, Curve, KeyAlgorithm, KeyRole, PinInfo, Signature, SignatureAlgorithm};
+use crate::transcript::hex_spaced;
 use crate::transport::CardChannel;
 
 /// Name of the 1.8 driver.
@@ -302,7 +302,7 @@ const KEY_NON_REPUDIATION: u8 = 0x83;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::script::ScriptedChannel;
+    use crate::transcript::ScriptedChannel;
 
     fn digest384() -> Digest {
         Digest::new(HashAlgorithm::Sha384, vec![0x11; 48]).unwrap_or_else(|e| panic!("{e}"))

@@ -596,7 +596,7 @@ const INTEGER: u32 = 0x02;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::script::ScriptedChannel;
+    use crate::transcript::ScriptedChannel;
 
     const SELECT_AWP: &str = "00 A4 04 0C 0D E8 28 BD 08 0F F2 50 4F 54 20 41 57 50";
     const SELECT_QSCD: &str = "00 A4 04 0C 10 51 53 43 44 20 41 70 70 6C 69 63 61 74 69 6F 6E";

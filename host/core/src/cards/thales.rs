@@ -416,7 +416,7 @@ const PIN_PAD: u8 = 0x00;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::script::ScriptedChannel;
+    use crate::transcript::ScriptedChannel;
 
     fn digest(alg: HashAlgorithm, byte: u8) -> Digest {
         Digest::new(alg, vec![byte; alg.output_len()]).unwrap_or_else(|e| panic!("{e}"))

@@ -7,6 +7,8 @@
 use std::fmt;
 use std::io::{self, BufRead, Write};
 
+pub use eidlink_webeid::Origin;
+
 pub use eidlink_pin_protocol::{
     Ask, AskError, CertificateInfo, Charset, HashInfo, PinRules, ProtocolError, Purpose, Request, Response, Status,
     MAX_PIN_LEN,
@@ -49,83 +51,12 @@ pub fn check(ask: &Ask) -> Result<Origin, ParseError> {
     origin_of(ask)
 }
 
-/// The one place the dialog reads the request's origin. (The Web eID wire crate's origin type
-/// will replace [`Origin`] here.)
+/// The one place the dialog reads the request's origin: the Web eID wire crate's one parser, in
+/// the normalized form the host checked and sends. User info, paths and characters that do not
+/// belong in a host are refused, so what the dialog shows big is exactly the host the browser
+/// reported.
 pub fn origin_of(ask: &Ask) -> Result<Origin, ParseError> {
-    Origin::parse(&ask.origin)
-}
-
-/// An origin split into its parts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
-    /// `https`, or `http` for localhost developer setups.
-    pub scheme: String,
-    /// Host name (lowercase, IDN in its `xn--` form as the browser sends it) or IP address.
-    pub host: String,
-    /// Explicit port, if any.
-    pub port: Option<u16>,
-}
-
-impl Origin {
-    /// Parses `scheme://host[:port]`. Refuses user info (`https://bank.example@evil.example`),
-    /// paths and characters that do not belong in a host name, so what the dialog shows big is
-    /// exactly the host the browser reported.
-    pub fn parse(origin: &str) -> Result<Origin, ParseError> {
-        let bad = |why: &str| ParseError(format!("origin {origin:?}: {why}"));
-        let (scheme, authority) = origin.split_once("://").ok_or_else(|| bad("not scheme://host"))?;
-        if scheme.is_empty() || !scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) {
-            return Err(bad("bad scheme"));
-        }
-        let authority = authority.strip_suffix('/').unwrap_or(authority);
-        if authority.contains(['/', '?', '#', '@', '\\']) {
-            return Err(bad("an origin has no user info, path, query or fragment"));
-        }
-        let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
-            let (ip6, after) = rest.split_once(']').ok_or_else(|| bad("unclosed ["))?;
-            if ip6.is_empty() || !ip6.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') {
-                return Err(bad("bad IPv6 address"));
-            }
-            let port = match after {
-                "" => None,
-                p => Some(p.strip_prefix(':').ok_or_else(|| bad("junk after ]"))?),
-            };
-            (format!("[{}]", ip6.to_ascii_lowercase()), port)
-        } else {
-            let (host, port) = match authority.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (authority, None),
-            };
-            let host_ok = !host.is_empty()
-                && host.chars().all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
-                && !host.starts_with('.');
-            if !host_ok {
-                return Err(bad("bad host"));
-            }
-            (host.to_ascii_lowercase(), port)
-        };
-        let port = match port {
-            None => None,
-            Some(p) => Some(p.parse::<u16>().map_err(|_| bad("bad port"))?),
-        };
-        Ok(Origin {
-            scheme: scheme.to_ascii_lowercase(),
-            host,
-            port,
-        })
-    }
-
-    /// True for `https`.
-    pub fn is_secure(&self) -> bool {
-        self.scheme == "https"
-    }
-
-    /// The origin written out, e.g. `http://localhost:8080`.
-    pub fn full(&self) -> String {
-        match self.port {
-            Some(port) => format!("{}://{}:{port}", self.scheme, self.host),
-            None => format!("{}://{}", self.scheme, self.host),
-        }
-    }
+    Origin::from_normalized(&ask.origin).map_err(|e| ParseError(format!("origin {:?}: {e}", ask.origin)))
 }
 
 /// Writes the answer line with a single `write_all` (so std's line-buffered stdout passes it
@@ -282,28 +213,22 @@ mod tests {
 
     #[test]
     fn origins() {
-        let o = Origin::parse("https://Service.Example.BE").unwrap();
-        assert_eq!(
-            (o.scheme.as_str(), o.host.as_str(), o.port),
-            ("https", "service.example.be", None)
-        );
+        let o = origin_of(&ask("https://service.example.be")).unwrap();
+        assert_eq!((o.scheme(), o.host(), o.port()), ("https", "service.example.be", None));
         assert!(o.is_secure());
-        assert_eq!(o.full(), "https://service.example.be");
-        let o = Origin::parse("http://localhost:8080").unwrap();
+        let o = origin_of(&ask("http://localhost:8080")).unwrap();
+        assert_eq!((o.host(), o.port(), o.is_secure()), ("localhost", Some(8080), false));
+        assert_eq!(o.as_str(), "http://localhost:8080");
+        let o = origin_of(&ask("https://[::1]:8443")).unwrap();
+        assert_eq!((o.host(), o.port()), ("[::1]", Some(8443)));
         assert_eq!(
-            (o.host.as_str(), o.port, o.is_secure()),
-            ("localhost", Some(8080), false)
-        );
-        assert_eq!(o.full(), "http://localhost:8080");
-        let o = Origin::parse("https://[::1]:8443").unwrap();
-        assert_eq!((o.host.as_str(), o.port), ("[::1]", Some(8443)));
-        assert_eq!(
-            Origin::parse("https://xn--bcher-kva.example/").unwrap().host,
+            origin_of(&ask("https://xn--bcher-kva.example")).unwrap().host(),
             "xn--bcher-kva.example"
         );
         for bad in [
             "service.example.be",
             "https://",
+            "https://Service.Example.BE",
             "https://bank.be@evil.example",
             "https://evil.example/bank.be",
             "https://a.be:99999",
@@ -315,7 +240,14 @@ mod tests {
             "https://[zz]",
             "://a.be",
         ] {
-            assert!(Origin::parse(bad).is_err(), "accepted {bad}");
+            assert!(origin_of(&ask(bad)).is_err(), "accepted {bad}");
+        }
+    }
+
+    fn ask(origin: &str) -> Ask {
+        match Request::from_line(&format!(r#"{{"type":"ask","purpose":"consent","origin":{origin:?}}}"#)).unwrap() {
+            Request::Ask(a) => *a,
+            other => panic!("{other:?}"),
         }
     }
 

@@ -99,21 +99,21 @@ fn site_header(ui: &mut Ui, lang: Language, origin: &Origin) {
             ui.set_width(ui.available_width());
             ui.spacing_mut().item_spacing.y = 2.0;
             ui.label(RichText::new(Text::RequestFrom.get(lang)).size(SMALL).weak());
-            let host = RichText::new(&origin.host)
+            let host = RichText::new(origin.host())
                 .size(HOST_SIZE)
                 .strong()
                 .color(ui.visuals().strong_text_color());
             ui.add(egui::Label::new(host).wrap());
             if !origin.is_secure() {
-                let text = i18n::fill(lang, Text::NotSecure, &[("origin", &origin.full())]);
+                let text = i18n::fill(lang, Text::NotSecure, &[("origin", origin.as_str())]);
                 let color = ui.visuals().error_fg_color;
                 let bg = ui.visuals().panel_fill;
                 ui.horizontal_top(|ui| {
                     warning_icon(ui, color, bg);
                     ui.add(egui::Label::new(RichText::new(text).color(color)).wrap());
                 });
-            } else if origin.port.is_some() {
-                ui.label(RichText::new(origin.full()).weak());
+            } else if origin.port().is_some() {
+                ui.label(RichText::new(origin.as_str()).weak());
             }
         });
     ui.label(RichText::new(Text::CheckHost.get(lang)).size(SMALL).weak());

@@ -13,8 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use common::{insert, insert_with, is_pin_verify, pin_script};
+use common::{b64, insert, insert_with, is_pin_verify, pin_script, unb64};
 use eidlink_core::{Digest, HashAlgorithm};
 use eidlink_tests::xvfb::Display;
 use eidlink_tests::{CardOptions, Profile};
@@ -23,16 +22,6 @@ use serde_json::{json, Value};
 const HOST: &str = env!("CARGO_BIN_EXE_eidlink-host");
 const NONCE: &str = "dGhpcyBpcyBhIDMyLWJ5dGUgdGVzdCBub25jZSEhISE=";
 const ORIGIN: &str = "https://service.example.be";
-
-fn b64(b: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(b)
-}
-
-fn unb64(v: &Value) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD
-        .decode(v.as_str().expect("string"))
-        .expect("base64")
-}
 
 /// A user's home for one host run: config (PIN program, timeout) and data (log, history).
 struct Home {

@@ -13,8 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
-use common::pin_script;
+use common::{b64, pin_script, unb64};
 use eidlink_app::host::{self, config::Config};
 use eidlink_core::{HashAlgorithm, Providers};
 use eidlink_tests::{CardOptions, InProcessReaders, Profile, VirtualCard};
@@ -23,16 +22,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const NONCE: &str = "dGhpcyBpcyBhIDMyLWJ5dGUgdGVzdCBub25jZSEhISE=";
 const ORIGIN: &str = "https://service.example.be";
-
-fn b64(b: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(b)
-}
-
-fn unb64(v: &Value) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD
-        .decode(v.as_str().expect("string"))
-        .expect("base64")
-}
 
 /// Where the scripted dialog records what it was sent; removed with the test.
 struct Record(PathBuf);

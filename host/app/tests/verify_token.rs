@@ -8,9 +8,8 @@ mod common;
 use std::path::PathBuf;
 use std::process::Output;
 
-use common::text;
+use common::{b64, text};
 
-use base64::Engine as _;
 use eidlink_tests::crypto::ecdsa_sign_digest;
 use eidlink_tests::{Country, LeafKey, LeafKeyType, Pki, PkiSpec};
 use eidlink_verifier::{auth_signed_data, TokenAlgorithm};
@@ -20,10 +19,6 @@ const NONCE: &str = "T2TfE5QBbDJHkU5ksVwY7+2wOZBg3E8jGqtBJJCjpfI=";
 
 fn run(args: &[&str], stdin: &str) -> Output {
     common::run_eidlink(args, stdin, &[])
-}
-
-fn b64(b: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(b)
 }
 
 /// A fresh directory with the CA (PEM and DER) and an ES384 token for ORIGIN and NONCE.

@@ -30,9 +30,16 @@ pub(super) async fn pin_flow(
     };
     'card: loop {
         let token = s.find_token(flow.signing_cert).await?;
-        let (token, cert) = on_card(token, move |t| t.certificate(kind)).await?;
-        let cert = match cert {
-            Ok(c) => c,
+        let digest = digest_for(token.as_ref())?;
+        let role = flow.role;
+        // The certificate and the PIN state in one card session.
+        let (mut token, read) = on_card(token, move |t| {
+            let mut session = t.session()?;
+            Ok::<_, CardError>((session.certificate(kind)?, session.pin_info(role)?))
+        })
+        .await?;
+        let (cert, info) = match read {
+            Ok(read) => read,
             Err(e) if card_gone(&e) => {
                 s.status(Status::CardRemoved).await;
                 continue 'card;
@@ -42,17 +49,6 @@ pub(super) async fn pin_flow(
         let summary = eidlink_cert::summarize(&cert)
             .map_err(|e| HostError::new(Reason::CardError, format!("the card's certificate is unreadable: {e}")))?;
         s.note(token.as_ref(), Some(summary.holder.clone()));
-        let digest = digest_for(token.as_ref())?;
-        let role = flow.role;
-        let (mut token, info) = on_card(token, move |t| t.pin_info(role)).await?;
-        let info = match info {
-            Ok(i) => i,
-            Err(e) if card_gone(&e) => {
-                s.status(Status::CardRemoved).await;
-                continue 'card;
-            }
-            Err(e) => return Err(e.into()),
-        };
         if info.is_blocked() {
             return Err(HostError::new(
                 Reason::PinBlocked,

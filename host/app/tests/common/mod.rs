@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use base64::Engine as _;
 use eidlink_core::{Found, Token};
 use eidlink_pcsc::PcscProvider;
 use eidlink_tests::{vpcd, vpcd_test_lock, CardOptions, Profile, VirtualCardHandle};
@@ -64,6 +65,18 @@ pub fn wait_reader(ok: impl Fn(Option<&[u8]>) -> bool, what: &str) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}: {state:?}");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Standard base64, as the protocol writes binary fields.
+pub fn b64(b: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+/// The bytes of a base64 JSON string.
+pub fn unb64(v: &serde_json::Value) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(v.as_str().expect("string"))
+        .expect("base64")
 }
 
 /// The card in the vpcd reader, as the PC/SC provider finds it.

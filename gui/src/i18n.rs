@@ -6,7 +6,7 @@
 
 pub use eidlink_lang::Language;
 
-use crate::protocol::Status;
+use crate::protocol::{Charset, Status};
 
 macro_rules! texts {
     ($( $(#[$doc:meta])* $name:ident { fr: $fr:literal, nl: $nl:literal, de: $de:literal, en: $en:literal $(,)? } )*) => {
@@ -107,6 +107,14 @@ texts! {
     PinLengthRange { fr: "{min} à {max} chiffres", nl: "{min} tot {max} cijfers", de: "{min} bis {max} Ziffern", en: "{min} to {max} digits" }
     /// How many digits, when min == max.
     PinLengthExact { fr: "{n} chiffres", nl: "{n} cijfers", de: "{n} Ziffern", en: "{n} digits" }
+    /// How many characters (a PIN of any characters).
+    PinCharsRange { fr: "{min} à {max} caractères", nl: "{min} tot {max} tekens", de: "{min} bis {max} Zeichen", en: "{min} to {max} characters" }
+    /// How many characters, when min == max.
+    PinCharsExact { fr: "{n} caractères", nl: "{n} tekens", de: "{n} Zeichen", en: "{n} characters" }
+    /// The PIN of any characters is full.
+    MaxChars { fr: "{max} caractères au maximum", nl: "Maximaal {max} tekens", de: "Höchstens {max} Zeichen", en: "At most {max} characters" }
+    /// A control character was typed in a PIN of any characters.
+    PrintableOnly { fr: "Caractère non admis", nl: "Teken niet toegestaan", de: "Zeichen nicht erlaubt", en: "Character not allowed" }
     /// A non-digit was typed.
     DigitsOnly { fr: "Uniquement des chiffres", nl: "Alleen cijfers", de: "Nur Ziffern", en: "Digits only" }
     /// The PIN is full.
@@ -220,16 +228,16 @@ pub fn wrong_pin(lang: Language, tries_left: Option<u32>) -> String {
     }
 }
 
-/// "4 to 12 digits" (or "6 digits").
-pub fn pin_length(lang: Language, min: usize, max: usize) -> String {
+/// "4 to 12 digits" (or "6 digits"; "characters" for a PIN of any characters).
+pub fn pin_length(lang: Language, min: usize, max: usize, charset: Charset) -> String {
+    let (exact, range) = match charset {
+        Charset::Digits => (Text::PinLengthExact, Text::PinLengthRange),
+        Charset::Any => (Text::PinCharsExact, Text::PinCharsRange),
+    };
     if min == max {
-        fill(lang, Text::PinLengthExact, &[("n", &min.to_string())])
+        fill(lang, exact, &[("n", &min.to_string())])
     } else {
-        fill(
-            lang,
-            Text::PinLengthRange,
-            &[("min", &min.to_string()), ("max", &max.to_string())],
-        )
+        fill(lang, range, &[("min", &min.to_string()), ("max", &max.to_string())])
     }
 }
 
@@ -316,8 +324,9 @@ mod tests {
         assert_eq!(wrong_pin(Language::En, Some(2)), "Wrong PIN, 2 tries left.");
         assert_eq!(wrong_pin(Language::Nl, Some(1)), "Foute pincode, nog 1 poging.");
         assert_eq!(wrong_pin(Language::De, None), "Falsche PIN.");
-        assert_eq!(pin_length(Language::En, 4, 12), "4 to 12 digits");
-        assert_eq!(pin_length(Language::Fr, 6, 6), "6 chiffres");
+        assert_eq!(pin_length(Language::En, 4, 12, Charset::Digits), "4 to 12 digits");
+        assert_eq!(pin_length(Language::Fr, 6, 6, Charset::Digits), "6 chiffres");
+        assert_eq!(pin_length(Language::De, 6, 8, Charset::Any), "6 bis 8 Zeichen");
         assert_eq!(fill(Language::En, Text::EnterPin, &[("label", "PIN2")]), "Your PIN2");
         for lang in Language::ALL {
             for n in [0, 1, 2, 3, 10] {

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 
 use crate::i18n::Language;
-use crate::protocol::{Ask, Origin, Purpose, Request, Response, Status};
+use crate::protocol::{Ask, Charset, Origin, Purpose, Request, Response, Status};
 
 /// How long the consent button stays disabled after the question appears, so an Enter or click
 /// meant for the page cannot give consent (browsers delay their permission prompts the same way).
@@ -56,77 +56,100 @@ pub enum Effect {
 /// Why the last typed character was refused (shown next to the field until the next keystroke).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputHint {
-    /// A character that is not an ASCII digit.
+    /// A character that is not an ASCII digit, in a digits-only PIN.
     DigitsOnly,
-    /// The PIN already has `max` digits.
+    /// A control character, in a PIN of any characters.
+    NotPrintable,
+    /// The PIN already has `max` characters.
     MaxDigits,
 }
 
-/// The PIN being typed. Digits only, at most `max`, kept in a buffer allocated once (so it never
-/// moves) and wiped when dropped. `Debug` shows only the length.
+/// The PIN being typed: digits only, or any printable characters for tokens that allow them
+/// (`charset: any`), at most `max` characters, kept in a buffer allocated once (so it never moves)
+/// and wiped when dropped. `Debug` shows only the length.
 pub struct PinEntry {
-    digits: Zeroizing<String>,
+    text: Zeroizing<String>,
     max: usize,
+    charset: Charset,
 }
 
 impl fmt::Debug for PinEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PinEntry {{ len: {}, max: {} }}", self.digits.len(), self.max)
+        write!(f, "PinEntry {{ len: {}, max: {} }}", self.len(), self.max)
     }
 }
 
 impl PinEntry {
-    /// An empty PIN of at most `max` digits.
-    pub fn new(max: usize) -> PinEntry {
+    /// An empty PIN of at most `max` characters of `charset`.
+    pub fn new(max: usize, charset: Charset) -> PinEntry {
         PinEntry {
-            digits: Zeroizing::new(String::with_capacity(max)),
+            text: Zeroizing::new(String::with_capacity(Self::capacity(max, charset))),
             max,
+            charset,
         }
     }
 
-    /// Number of digits typed.
+    /// Bytes for `max` characters: one each for digits, up to four in UTF-8.
+    fn capacity(max: usize, charset: Charset) -> usize {
+        match charset {
+            Charset::Digits => max,
+            Charset::Any => max * 4,
+        }
+    }
+
+    fn fresh(&self) -> Zeroizing<String> {
+        Zeroizing::new(String::with_capacity(Self::capacity(self.max, self.charset)))
+    }
+
+    /// Number of characters typed.
     pub fn len(&self) -> usize {
-        self.digits.len()
+        self.text.chars().count()
     }
 
-    /// No digit typed yet.
+    /// Nothing typed yet.
     pub fn is_empty(&self) -> bool {
-        self.digits.is_empty()
+        self.text.is_empty()
     }
 
-    /// Appends the ASCII digits of `text` while there is room; returns why something was refused.
+    /// Appends the characters of `text` the charset allows while there is room; returns why
+    /// something was refused.
     pub fn type_text(&mut self, text: &str) -> Option<InputHint> {
         let mut hint = None;
         for c in text.chars() {
-            if !c.is_ascii_digit() {
-                hint = Some(InputHint::DigitsOnly);
-            } else if self.digits.len() >= self.max {
+            let refused = match self.charset {
+                Charset::Digits => (!c.is_ascii_digit()).then_some(InputHint::DigitsOnly),
+                Charset::Any => c.is_control().then_some(InputHint::NotPrintable),
+            };
+            if let Some(why) = refused {
+                hint = Some(why);
+            } else if self.len() >= self.max {
                 hint = Some(InputHint::MaxDigits);
             } else {
-                self.digits.push(c);
+                self.text.push(c);
             }
         }
         hint
     }
 
-    /// Removes the last digit. The old buffer is wiped (a plain `pop` would leave the digit in the
-    /// spare capacity).
+    /// Removes the last character. The old buffer is wiped (a plain `pop` would leave the
+    /// character in the spare capacity).
     pub fn backspace(&mut self) {
-        if let Some(keep) = self.digits.len().checked_sub(1) {
-            let mut shorter = Zeroizing::new(String::with_capacity(self.max));
-            shorter.push_str(&self.digits[..keep]);
-            self.digits = shorter; // the previous Zeroizing is wiped on drop
+        if let Some((keep, _)) = self.text.char_indices().next_back() {
+            let mut shorter = self.fresh();
+            shorter.push_str(&self.text[..keep]);
+            self.text = shorter; // the previous Zeroizing is wiped on drop
         }
     }
 
-    /// Removes every digit.
+    /// Removes everything typed.
     pub fn clear(&mut self) {
-        self.digits = Zeroizing::new(String::with_capacity(self.max));
+        self.text = self.fresh();
     }
 
     /// Hands the PIN over (the buffer moves, nothing is copied) and leaves this entry empty.
     fn take(&mut self) -> Zeroizing<String> {
-        std::mem::replace(&mut self.digits, Zeroizing::new(String::with_capacity(self.max)))
+        let fresh = self.fresh();
+        std::mem::replace(&mut self.text, fresh)
     }
 }
 
@@ -158,7 +181,12 @@ impl Asking {
         self.request.purpose == Purpose::Consent || !self.request.pinpad
     }
 
-    /// `(min, max)` digits.
+    /// The characters the PIN may hold.
+    pub fn pin_charset(&self) -> Charset {
+        self.request.pin.as_ref().map_or(Charset::Digits, |p| p.charset)
+    }
+
+    /// `(min, max)` characters.
     pub fn pin_bounds(&self) -> (usize, usize) {
         self.request
             .pin
@@ -317,10 +345,11 @@ impl Model {
             .or(self.fallback)
             .unwrap_or(Language::En);
         let max = request.pin.as_ref().map_or(0, |p| usize::from(p.max));
+        let charset = request.pin.as_ref().map_or(Charset::Digits, |p| p.charset);
         self.phase = Phase::Asking(Box::new(Asking {
             request,
             origin,
-            pin: PinEntry::new(max),
+            pin: PinEntry::new(max, charset),
             hint: None,
             notice: None,
             shown_at: now,
@@ -663,7 +692,7 @@ mod tests {
 
     #[test]
     fn pin_entry_edges() {
-        let mut p = PinEntry::new(4);
+        let mut p = PinEntry::new(4, Charset::Digits);
         p.backspace();
         assert!(p.is_empty());
         assert_eq!(p.type_text("123456"), Some(InputHint::MaxDigits));
@@ -672,6 +701,35 @@ mod tests {
         p.clear();
         assert!(p.is_empty());
         assert_eq!(p.type_text(""), None);
+    }
+
+    #[test]
+    fn an_ask_with_charset_any_takes_letters() {
+        let t0 = Instant::now();
+        let any = AUTH.replace(r#""max_tries":3}"#, r#""max_tries":3,"charset":"any"}"#);
+        let mut m = Model::new(ask_of(&any), None, t0).unwrap();
+        m.type_text("pa5s");
+        assert_eq!(m.asking().unwrap().hint, None);
+        assert_eq!(pin_of(&m.handle(Event::Submit, t0)), "pa5s");
+        // The same letters in a digits-only PIN are refused.
+        let mut m = Model::new(ask_of(AUTH), None, t0).unwrap();
+        m.type_text("pa5s");
+        assert_eq!(m.asking().unwrap().hint, Some(InputHint::DigitsOnly));
+        assert_eq!(m.asking().unwrap().pin.len(), 1);
+    }
+
+    #[test]
+    fn a_pin_of_any_characters_counts_characters_and_refuses_controls() {
+        let mut p = PinEntry::new(6, Charset::Any);
+        assert_eq!(p.type_text("aB#é"), None);
+        assert_eq!(p.len(), 4);
+        assert_eq!(p.type_text("\n\t"), Some(InputHint::NotPrintable));
+        assert_eq!(p.len(), 4);
+        // é is two bytes: backspace takes the whole character.
+        p.backspace();
+        assert_eq!(p.type_text("€9xy"), Some(InputHint::MaxDigits));
+        assert_eq!(&*p.take(), "aB#€9x");
+        assert!(p.is_empty());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use eframe::egui::{
 
 use crate::i18n::{self, Language, Text};
 use crate::model::{display_text, Asking, Effect, Event, InputHint, Model, Phase};
-use crate::protocol::{Ask, AskError, Origin, Purpose};
+use crate::protocol::{Ask, AskError, Charset, Origin, Purpose};
 
 /// Window width in points; the height follows the content.
 pub const WIDTH: f32 = 460.0;
@@ -398,7 +398,8 @@ fn pin_field(ui: &mut Ui, lang: Language, a: &mut Asking, label: &str) {
         );
     }
     let masked = "•".repeat(a.pin.len());
-    let hint_text = i18n::pin_length(lang, min, max);
+    let charset = a.pin_charset();
+    let hint_text = i18n::pin_length(lang, min, max, charset);
     response.widget_info(|| WidgetInfo::text_edit(true, &masked, &masked, &hint_text));
     ui.ctx().accesskit_node_builder(response.id, |node| {
         node.set_role(egui::accesskit::Role::PasswordInput);
@@ -409,7 +410,14 @@ fn pin_field(ui: &mut Ui, lang: Language, a: &mut Asking, label: &str) {
     // Under the field: why a key was refused, else the rules and the tries left.
     let line = match a.hint {
         Some(InputHint::DigitsOnly) => Some((Text::DigitsOnly.get(lang).to_owned(), true)),
-        Some(InputHint::MaxDigits) => Some((i18n::fill(lang, Text::MaxDigits, &[("max", &max.to_string())]), true)),
+        Some(InputHint::NotPrintable) => Some((Text::PrintableOnly.get(lang).to_owned(), true)),
+        Some(InputHint::MaxDigits) => {
+            let full = match charset {
+                Charset::Digits => Text::MaxDigits,
+                Charset::Any => Text::MaxChars,
+            };
+            Some((i18n::fill(lang, full, &[("max", &max.to_string())]), true))
+        }
         None => None,
     };
     ui.horizontal(|ui| {

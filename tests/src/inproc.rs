@@ -177,6 +177,14 @@ struct Watch {
 
 impl ProviderWatch for Watch {
     fn stop(self: Box<Self>) {
+        drop(self);
+    }
+}
+
+impl Drop for Watch {
+    /// Dropping ends the watch, as stopping does (`ProviderWatch`'s contract): a host whose stop
+    /// never ran (its runtime shut down first) leaves no watcher behind.
+    fn drop(&mut self) {
         lock(&self.shared.watchers).retain(|(id, _)| *id != self.id);
     }
 }

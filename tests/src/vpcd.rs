@@ -21,6 +21,26 @@ pub const SECOND_PORT: u16 = 35964;
 /// runs a private pcscd on its own port pair so that it never touches somebody else's pcscd.
 pub const PORT_ENV: &str = "EIDLINK_VPCD_PORT";
 
+/// The reader pcscd makes of vpcd's first slot, whatever its port.
+pub const READER: &str = "Virtual PCD 00 00";
+/// The reader of vpcd's second slot.
+pub const SECOND_READER: &str = "Virtual PCD 00 01";
+
+/// Fails the test, saying what to start, when the tests' pcscd with its two vpcd readers is not
+/// running: tests through pcscd never pass without testing.
+///
+/// # Panics
+/// When nothing listens on the vpcd ports.
+pub fn require_vpcd() {
+    let (first, second) = (port(), second_port());
+    assert!(
+        listener_present(first) && listener_present(second),
+        "pcscd with the vsmartcard vpcd driver is not running (nothing listens on {first} and \
+         {second}): run `bash scripts/test.sh` (or `bash scripts/with-pcscd.sh cargo test ...`), or \
+         install pcscd and vsmartcard-vpcd and start `pcscd -f`"
+    );
+}
+
 /// vpcd port of the first reader of the tests' pcscd: [`PORT_ENV`], else [`DEFAULT_PORT`].
 pub fn port() -> u16 {
     port_from(std::env::var(PORT_ENV).ok().as_deref())

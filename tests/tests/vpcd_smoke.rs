@@ -11,23 +11,11 @@ use std::ffi::CString;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use eidlink_tests::vpcd::{self, listener_present};
+use eidlink_tests::vpcd::{self, require_vpcd, READER};
 use eidlink_tests::{vpcd_test_lock, HandleConfig, Profile, VirtualCardHandle};
 use pcsc::{Context, Disposition, Protocols, ReaderState, Scope, ShareMode, State};
 
-const READER: &str = "Virtual PCD 00 00";
 const T: Duration = Duration::from_secs(10);
-
-/// Fails with instructions when pcscd/vpcd is not there.
-fn require_vpcd() {
-    let port = vpcd::port();
-    assert!(
-        listener_present(port),
-        "nothing LISTENs on TCP {port}: pcscd with the vsmartcard-vpcd driver is not \
-         running. Start it (as root) with `pcscd -f > /tmp/pcscd.log 2>&1 &` (packages pcscd and \
-         vsmartcard-vpcd), then re-run the tests."
-    );
-}
 
 fn start(profile: Profile) -> VirtualCardHandle {
     let handle = VirtualCardHandle::start_with(

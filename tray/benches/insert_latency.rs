@@ -28,14 +28,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use eidlink_tests::vpcd::{self, listener_present};
+use eidlink_tests::vpcd::{self, listener_present, READER};
 use eidlink_tests::xvfb::Display;
 use eidlink_tests::{CardOptions, HandleConfig, Profile, VirtualCard, VirtualCardHandle};
 use pcsc::{Context, ReaderState, Scope, State};
 use serde_json::Value;
 
 const TRAY: &str = env!("CARGO_BIN_EXE_eidlink-tray");
-const READER: &str = "Virtual PCD 00 00";
 const TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Milliseconds since the Unix epoch, as a float.

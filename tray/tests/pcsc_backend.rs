@@ -7,12 +7,10 @@ use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant, SystemTime};
 
 use eidlink_pcsc::monitor::MonitorOptions;
-use eidlink_tests::vpcd::{self, listener_present};
+use eidlink_tests::vpcd::{self, require_vpcd, READER};
 use eidlink_tests::{pki, vpcd_test_lock, CardOptions, Profile, VirtualCardHandle};
 use eidlink_tray::backend::Backend;
 use eidlink_tray::state::{Action, AppState, Event, Overall, Role};
-
-const READER: &str = "Virtual PCD 00 00";
 
 fn now() -> i64 {
     SystemTime::now()
@@ -44,10 +42,7 @@ fn card_state(state: &AppState) -> Option<Overall> {
 #[test]
 fn a_card_becomes_ready_with_its_details_and_no_try_spent() {
     let _lock = vpcd_test_lock();
-    assert!(
-        listener_present(vpcd::port()),
-        "pcscd with the vpcd driver is not running"
-    );
+    require_vpcd();
     let (backend, rx) = Backend::with_channel(MonitorOptions::default()).unwrap();
     let mut state = AppState::new();
     until(&backend, &rx, &mut state, |s| card_state(s) == Some(Overall::NoCard));

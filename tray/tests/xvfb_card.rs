@@ -14,29 +14,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use eidlink_tests::vpcd::{self, listener_present};
+use eidlink_tests::vpcd::{self, require_vpcd, READER, SECOND_READER};
 use eidlink_tests::xvfb::{screenshot_dir, Display};
 use eidlink_tests::{pki, vpcd_test_lock, CardOptions, HandleConfig, Profile, VirtualCard, VirtualCardHandle};
 use serde_json::Value;
 
 const TRAY: &str = env!("CARGO_BIN_EXE_eidlink-tray");
-const READER: &str = "Virtual PCD 00 00";
-const SECOND_READER: &str = "Virtual PCD 00 01";
 /// How long any one state may take to show: far beyond pcscd's 400 ms poll and a card read.
 const TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The private X server, or a failed test naming what to install.
 fn display() -> Display {
     Display::start().unwrap_or_else(|e| panic!("these tests run the real tray window under Xvfb: {e}"))
-}
-
-fn require_vpcd() {
-    let (first, second) = (vpcd::port(), vpcd::second_port());
-    assert!(
-        listener_present(first) && listener_present(second),
-        "pcscd with the vsmartcard vpcd driver is not running (nothing listens on {first} and \
-         {second}): run `bash scripts/test.sh`, or install vsmartcard-vpcd and start `pcscd -f`"
-    );
 }
 
 /// Asks a window to close as a window manager does when its close button is clicked: the ICCCM

@@ -8,20 +8,8 @@ use std::time::{Duration, Instant};
 
 use eidlink_core::Atr;
 use eidlink_pcsc::monitor::{Monitor, MonitorEvent, MonitorOptions};
-use eidlink_tests::vpcd::{self, listener_present};
+use eidlink_tests::vpcd::{self, require_vpcd, READER};
 use eidlink_tests::{vpcd_test_lock, CardOptions, Profile, VirtualCardHandle};
-
-/// The reader vpcd creates for its first port.
-const READER: &str = "Virtual PCD 00 00";
-
-fn require_vpcd() {
-    let port = vpcd::port();
-    assert!(
-        listener_present(port),
-        "pcscd with the vsmartcard vpcd driver is not running (nothing listens on {port}): \
-         run `bash scripts/test.sh`, or install vsmartcard-vpcd and start `pcscd -f`"
-    );
-}
 
 /// Waits for an event equal to `want`, skipping others (other vpcd readers, an earlier state).
 fn expect(rx: &Receiver<MonitorEvent>, want: &MonitorEvent) {

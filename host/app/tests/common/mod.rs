@@ -13,10 +13,9 @@ use std::sync::OnceLock;
 use base64::Engine as _;
 use eidlink_core::{Found, Token};
 use eidlink_pcsc::PcscProvider;
-use eidlink_tests::{vpcd, vpcd_test_lock, CardOptions, Profile, VirtualCardHandle};
-
-/// The reader vpcd creates for its first port ([`vpcd::port`]).
-pub const READER: &str = "Virtual PCD 00 00";
+use eidlink_tests::vpcd;
+pub use eidlink_tests::vpcd::READER;
+use eidlink_tests::{vpcd_test_lock, CardOptions, Profile, VirtualCardHandle};
 
 /// A virtual card in the vpcd reader, for the duration of one test (which holds the vpcd lock).
 pub struct Inserted {
@@ -32,12 +31,8 @@ pub fn insert(profile: Profile) -> Inserted {
 /// Inserts a card and waits until pcscd shows it in the reader with its ATR.
 pub fn insert_with(profile: Profile, options: &CardOptions) -> Inserted {
     let lock = vpcd_test_lock();
+    vpcd::require_vpcd();
     let port = vpcd::port();
-    assert!(
-        vpcd::listener_present(port),
-        "pcscd with the vsmartcard vpcd driver is not running (nothing listens on {port}): \
-         run `bash scripts/test.sh`, or install vsmartcard-vpcd and start `pcscd -f`"
-    );
     // The previous test's card must be seen as gone first, or pcscd would keep its ATR.
     wait_reader(
         |atr| atr.is_none(),

@@ -181,6 +181,32 @@ impl LeafKey {
         Ok(doc.as_bytes().to_vec())
     }
 
+    /// What a card returns when asked to sign `digest` (hashed with `hash`) with this key: ECDSA
+    /// raw `r ‖ s`; RSA PKCS#1 v1.5 over the DigestInfo the host builds, or RSA-PSS (SHA-256 only)
+    /// when `padding` says so. For tests that build tokens and signatures the way a card would.
+    pub fn card_sign(
+        &self,
+        hash: eidlink_core::HashAlgorithm,
+        padding: eidlink_core::Padding,
+        digest: &[u8],
+    ) -> Result<Vec<u8>> {
+        match (self, padding) {
+            (LeafKey::P384(k), _) => crypto::ecdsa_sign_digest(k, digest),
+            (LeafKey::Rsa2048(k), eidlink_core::Padding::Pss) => match hash {
+                eidlink_core::HashAlgorithm::Sha256 => crypto::rsa_sign_pss(k, crypto::PssHash::Sha256, digest),
+                other => Err(VcardError::InvalidOption(format!(
+                    "PSS with {} in the test PKI",
+                    other.name()
+                ))),
+            },
+            (LeafKey::Rsa2048(k), _) => {
+                let mut di = hash.digest_info_prefix().to_vec();
+                di.extend_from_slice(digest);
+                crypto::rsa_sign_pkcs1(k, &di)
+            }
+        }
+    }
+
     /// Verifies what the card returns for this key: for P-384 a plain
     /// `r ‖ s` over `input` taken as a digest; for RSA a PKCS#1 v1.5
     /// signature over `input` taken as a complete DigestInfo.

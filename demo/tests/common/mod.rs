@@ -8,9 +8,8 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use base64::Engine as _;
-use eidlink_core::HashAlgorithm;
+use eidlink_core::{HashAlgorithm, Padding};
 use eidlink_demo::{Config, Service, TlsSource};
-use eidlink_tests::crypto::{ecdsa_sign_digest, rsa_sign_pkcs1};
 use eidlink_tests::{Country, Holder, LeafKey, LeafKeyType, Pki, PkiSpec};
 use eidlink_verifier::{auth_signed_data, TokenAlgorithm};
 use reqwest::header::{HeaderMap, COOKIE, SET_COOKIE};
@@ -63,14 +62,7 @@ pub fn unb64(s: &str) -> Vec<u8> {
 /// What a card returns when asked to sign `digest` (hashed with `hash`): ECDSA raw r‖s, or RSA
 /// PKCS#1 v1.5 over the DigestInfo the host builds.
 pub fn card_sign(key: &LeafKey, hash: HashAlgorithm, digest: &[u8]) -> Vec<u8> {
-    match key {
-        LeafKey::P384(k) => ecdsa_sign_digest(k, digest).expect("ecdsa"),
-        LeafKey::Rsa2048(k) => {
-            let mut di = hash.digest_info_prefix().to_vec();
-            di.extend_from_slice(digest);
-            rsa_sign_pkcs1(k, &di).expect("pkcs1")
-        }
-    }
+    key.card_sign(hash, Padding::Pkcs1v15, digest).expect("card signature")
 }
 
 /// The token algorithm of the PKI's authentication key.

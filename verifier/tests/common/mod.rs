@@ -9,7 +9,6 @@ use std::time::SystemTime;
 use base64::Engine as _;
 use der::asn1::{BitString, OctetString};
 use der::{Decode, Encode};
-use eidlink_tests::crypto::{ecdsa_sign_digest, rsa_sign_pkcs1, rsa_sign_pss, PssHash};
 use eidlink_tests::{Country, LeafKey, LeafKeyType, Pki, PkiSpec};
 use eidlink_verifier::{auth_signed_data, TokenAlgorithm, TokenVerifier};
 use p384::ecdsa::{DerSignature, SigningKey};
@@ -74,15 +73,8 @@ pub fn verifier(pki: &Pki) -> TokenVerifier {
 /// What the card returns when asked to sign `digest` with `key` for `alg`: ECDSA raw r‖s, RSA
 /// PKCS#1 v1.5 over the DigestInfo the host builds, or PSS.
 pub fn card_sign(key: &LeafKey, alg: TokenAlgorithm, digest: &[u8]) -> Vec<u8> {
-    match (key, alg) {
-        (LeafKey::P384(k), _) => ecdsa_sign_digest(k, digest).expect("ecdsa"),
-        (LeafKey::Rsa2048(k), TokenAlgorithm::Ps256) => rsa_sign_pss(k, PssHash::Sha256, digest).expect("pss"),
-        (LeafKey::Rsa2048(k), _) => {
-            let mut di = alg.hash().digest_info_prefix().to_vec();
-            di.extend_from_slice(digest);
-            rsa_sign_pkcs1(k, &di).expect("pkcs1")
-        }
-    }
+    key.card_sign(alg.hash(), alg.scheme().padding, digest)
+        .expect("card signature")
 }
 
 /// A `web-eid:1.0` token as the host returns it, for `cert_der` signed by `key`.

@@ -28,6 +28,7 @@ pub mod log;
 pub mod pin;
 pub mod pki;
 pub mod tlv;
+pub mod tray;
 pub mod vpcd;
 pub mod xvfb;
 

@@ -337,16 +337,9 @@ fn main() {
     .unwrap();
     let home = dir.join("home");
     let app = Killed(
-        Command::new(TRAY)
+        eidlink_tests::tray::command(TRAY, &display, &home, None)
             .args(["--no-tray", "--state-file"])
             .arg(&state_file)
-            .env("HOME", &home)
-            .env("XDG_CONFIG_HOME", home.join(".config"))
-            .env("XDG_DATA_HOME", home.join(".local/share"))
-            .env("XDG_CACHE_HOME", home.join(".cache"))
-            .env("DISPLAY", display.name())
-            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/eidlink-bench-bus")
-            .env_remove("WAYLAND_DISPLAY")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -105,21 +105,10 @@ impl App {
         let _ = std::fs::remove_dir_all(&home);
         std::fs::create_dir_all(&home).unwrap();
         let state_file = home.join("state.json");
-        let child = Command::new(TRAY)
+        let child = eidlink_tests::tray::command(TRAY, display, &home, Some(&bus.address))
             .args(args)
             .arg("--state-file")
             .arg(&state_file)
-            .env("DISPLAY", display.name())
-            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
-            .env("HOME", &home)
-            .env("XDG_CONFIG_HOME", home.join("config"))
-            .env("XDG_DATA_HOME", home.join("data"))
-            .env("XDG_CONFIG_DIRS", home.join("etc-xdg"))
-            .env("LANG", "en_US.UTF-8")
-            .env_remove("LANGUAGE")
-            .env_remove("LC_ALL")
-            .env_remove("LC_MESSAGES")
-            .env_remove("WAYLAND_DISPLAY")
             .stdout(Stdio::null())
             .spawn()
             .expect("start eidlink-tray");

@@ -11,7 +11,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use eidlink_tests::vpcd::{self, require_vpcd, READER, SECOND_READER};
@@ -58,20 +58,8 @@ impl Home {
         let dir = std::env::temp_dir().join(format!("eidlink-tray-xvfb-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("shots")).unwrap();
+        std::fs::create_dir_all(dir.join("home")).unwrap();
         Self { dir }
-    }
-
-    fn env(&self) -> Vec<(String, PathBuf)> {
-        [
-            ("HOME", "home"),
-            ("XDG_CONFIG_HOME", "home/.config"),
-            ("XDG_DATA_HOME", "home/.local/share"),
-            ("XDG_CACHE_HOME", "home/.cache"),
-            ("XDG_STATE_HOME", "home/.local/state"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), self.dir.join(v)))
-        .collect()
     }
 }
 
@@ -107,27 +95,15 @@ struct App {
 
 impl App {
     fn start(display: &Display, home: &Home, env: &[(&str, &Path)]) -> Self {
-        for (_, dir) in home.env() {
-            std::fs::create_dir_all(dir).unwrap();
-        }
         let state_file = home.dir.join("state.json");
         let shots = home.dir.join("shots");
         let stderr = home.dir.join("stderr.log");
-        let child = Command::new(TRAY)
+        let child = eidlink_tests::tray::command(TRAY, display, &home.dir.join("home"), None)
             .args(["--no-tray", "--page", "status", "--state-file"])
             .arg(&state_file)
             .arg("--screenshot-dir")
             .arg(&shots)
-            .envs(home.env())
             .envs(env.iter().map(|(k, v)| (*k, *v)))
-            .env("DISPLAY", display.name())
-            .env("LANG", "en_US.UTF-8")
-            .env_remove("LANGUAGE")
-            .env_remove("LC_ALL")
-            .env_remove("LC_MESSAGES")
-            .env_remove("WAYLAND_DISPLAY")
-            // No session bus: nothing of the user's desktop is reached (accessibility included).
-            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/eidlink-test-bus")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr).unwrap())

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use base64::Engine as _;
 use clap::{Args, Parser, Subcommand};
 use eidlink_core::{
-    discover, CardError, CertificateKind, Digest, HashAlgorithm, KeyRole, NotFound, Pin, PinCharset, PinFailure,
-    PinInput, Signature, Token, TransportError,
+    discover, CardError, CertificateKind, Digest, ErrorClass, HashAlgorithm, KeyRole, NotFound, Pin, PinCharset,
+    PinFailure, PinInput, Signature, Token, TransportError,
 };
 use zeroize::Zeroizing;
 
@@ -225,8 +225,9 @@ impl CliError {
             Self::Card(CardError::Transport(
                 TransportError::NoService | TransportError::NoReaders | TransportError::ReaderUnavailable,
             )) => 3,
-            Self::NoCard(_)
-            | Self::Card(CardError::Transport(TransportError::NoCard | TransportError::CardRemoved)) => 4,
+            // A card that is not there, went away or was reset under us: the core's class says so.
+            Self::NoCard(_) => 4,
+            Self::Card(e) if e.class() == ErrorClass::CardGone => 4,
             Self::Card(CardError::Pin(_)) | Self::PinFormat { .. } => 5,
             Self::Card(_) => 6,
             Self::Cert(CertError::BadSignature | CertError::SignatureLength { .. }) | Self::Verify(_) => 7,
@@ -597,4 +598,24 @@ fn read_pin(fd: Option<u32>) -> Result<Pin, CliError> {
     }
     let line = raw.lines().next().unwrap_or("");
     Ok(Pin::new(Zeroizing::new(line.trim_end_matches('\r').to_owned())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_core_error_classes() {
+        for gone in [
+            TransportError::NoCard,
+            TransportError::CardRemoved,
+            TransportError::CardReset,
+        ] {
+            assert_eq!(CliError::Card(gone.into()).exit_code(), 4);
+        }
+        assert_eq!(CliError::Card(TransportError::NoService.into()).exit_code(), 3);
+        assert_eq!(CliError::Card(TransportError::NoReaders.into()).exit_code(), 3);
+        assert_eq!(CliError::Card(CardError::Pin(PinFailure::Blocked)).exit_code(), 5);
+        assert_eq!(CliError::Card(TransportError::SharingViolation.into()).exit_code(), 6);
+    }
 }

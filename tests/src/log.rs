@@ -67,17 +67,8 @@ impl LoggedApdu {
     }
 }
 
-/// Upper-case hex with spaces, as in the vectors/apdu transcripts.
-pub fn hex_spaced(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 3);
-    for (i, b) in bytes.iter().enumerate() {
-        if i > 0 {
-            out.push(' ');
-        }
-        let _ = write!(out, "{b:02X}");
-    }
-    out
-}
+/// Upper-case hex with spaces, as in the vectors/apdu transcripts (the core's transcript format).
+pub use eidlink_core::transcript::hex_spaced;
 
 fn command_hex(entry: &LoggedApdu) -> String {
     if !entry.masked {

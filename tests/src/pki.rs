@@ -17,7 +17,7 @@ use p384::ecdsa::{DerSignature, SigningKey};
 use p384::pkcs8::EncodePublicKey;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use rsa::{RsaPrivateKey, RsaPublicKey};
+use rsa::{PrivateKey as RsaPrivateKey, PublicKey as RsaPublicKey};
 use sha2::{Digest, Sha256, Sha384};
 use signature::Signer;
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};

@@ -132,7 +132,7 @@ fn digest_from(t: &Transcript) -> Digest {
 fn key_algorithm(cert: &Certificate) -> KeyAlgorithm {
     let spki = &cert.tbs_certificate.subject_public_key_info;
     if spki.algorithm.oid == RSA_ENCRYPTION {
-        let key = rsa::RsaPublicKey::from_pkcs1_der(spki.subject_public_key.raw_bytes()).expect("RSA key");
+        let key = rsa::PublicKey::from_pkcs1_der(spki.subject_public_key.raw_bytes()).expect("RSA key");
         return KeyAlgorithm::Rsa {
             bits: u16::try_from(key.n().bits()).expect("modulus size"),
         };
@@ -169,12 +169,12 @@ fn verifies(cert: &Certificate, scheme: Scheme, digest: &[u8], sig: &[u8]) -> bo
             p384::ecdsa::Signature::from_slice(sig).is_ok_and(|s| vk.verify_prehash(digest, &s).is_ok())
         }
         Scheme::RsaPkcs1Sha256 => {
-            let pk = rsa::RsaPublicKey::from_pkcs1_der(key).expect("RSA key");
+            let pk = rsa::PublicKey::from_pkcs1_der(key).expect("RSA key");
             pk.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), digest, sig).is_ok()
         }
         Scheme::RsaPssSha256 => {
-            let pk = rsa::RsaPublicKey::from_pkcs1_der(key).expect("RSA key");
-            pk.verify(rsa::Pss::new::<sha2::Sha256>(), digest, sig).is_ok()
+            let pk = rsa::PublicKey::from_pkcs1_der(key).expect("RSA key");
+            pk.verify(rsa::Pss::<sha2::Sha256>::new(), digest, sig).is_ok()
         }
     }
 }

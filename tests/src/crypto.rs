@@ -110,9 +110,10 @@ pub fn rsa_sign_pss(key: &RsaPrivateKey, hash: PssHash, digest: &[u8]) -> Result
 
 /// Verifies an RSASSA-PSS signature over a hash.
 pub fn rsa_verify_pss(key: &RsaPublicKey, hash: PssHash, digest: &[u8], signature: &[u8]) -> bool {
-    let scheme = match hash {
-        PssHash::Sha1 => Pss::<sha1::Sha1>::new(),
-        PssHash::Sha256 => Pss::<Sha256>::new(),
-    };
-    key.verify(scheme, digest, signature).is_ok()
+    // Pss is generic over the digest in rsa 0.10: one call per hash.
+    match hash {
+        PssHash::Sha1 => key.verify(Pss::<sha1::Sha1>::new(), digest, signature),
+        PssHash::Sha256 => key.verify(Pss::<Sha256>::new(), digest, signature),
+    }
+    .is_ok()
 }

@@ -284,6 +284,7 @@ impl PublicKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use p256::elliptic_curve::Generate;
     use p256::pkcs8::EncodePublicKey;
     use rand_chacha::ChaCha20Rng;
     use rand_core::SeedableRng;
@@ -372,7 +373,7 @@ mod tests {
 
     #[test]
     fn ecdsa_p256_raw() {
-        let sk = p256::ecdsa::SigningKey::random(&mut rng(1));
+        let sk = p256::ecdsa::SigningKey::generate_from_rng(&mut rng(1));
         let spki = sk.verifying_key().to_public_key_der().unwrap();
         let key = PublicKey::from_spki_der(spki.as_bytes()).unwrap();
         assert_eq!(key.algorithm(), KeyAlgorithm::Ec(Curve::P256));
@@ -385,7 +386,7 @@ mod tests {
 
     #[test]
     fn ecdsa_p384_raw_with_a_shorter_digest() {
-        let sk = p384::ecdsa::SigningKey::random(&mut rng(2));
+        let sk = p384::ecdsa::SigningKey::generate_from_rng(&mut rng(2));
         let spki = sk.verifying_key().to_public_key_der().unwrap();
         let key = PublicKey::from_spki_der(spki.as_bytes()).unwrap();
         assert_eq!(key.to_string(), "EC P-384");
@@ -420,7 +421,7 @@ mod tests {
 
     #[test]
     fn ecdsa_p521_raw() {
-        let sk = p521::ecdsa::SigningKey::random(&mut rng(3));
+        let sk = p521::ecdsa::SigningKey::generate_from_rng(&mut rng(3));
         let vk = p521::ecdsa::VerifyingKey::from(&sk);
         let spki = p521::PublicKey::from_affine(*vk.as_affine())
             .unwrap()
@@ -521,7 +522,7 @@ mod tests {
 
     #[test]
     fn keys_other_than_eid_keys_are_refused_by_name() {
-        let sk = p256::ecdsa::SigningKey::random(&mut rng(8));
+        let sk = p256::ecdsa::SigningKey::generate_from_rng(&mut rng(8));
         let spki = sk.verifying_key().to_public_key_der().unwrap().as_bytes().to_vec();
         // secp256r1 is 1.2.840.10045.3.1.7 (2A 86 48 CE 3D 03 01 07); its last arc changed to 8.
         let curve_at = spki

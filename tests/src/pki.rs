@@ -251,8 +251,9 @@ fn name(attrs: &[(ObjectIdentifier, Str, &str)]) -> Result<Name> {
         let atv = AttributeTypeAndValue { oid: *oid, value };
         rdns.push(RelativeDistinguishedName::try_from(vec![atv])?);
     }
-    // x509-cert 0.3 builds a `Name` only from a string (which picks the string types itself) or
-    // from DER: the sequence goes through its encoding, which keeps the chosen string types.
+    // Without its `hazmat` feature x509-cert 0.3 builds a `Name` only from a string (which picks
+    // the string types itself) or from DER: the sequence goes through its encoding, which keeps
+    // the chosen string types (the DER is the same as with x509-cert 0.2).
     Ok(Name::from_der(&rdns.to_der()?)?)
 }
 

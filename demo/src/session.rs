@@ -9,7 +9,6 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use base64::Engine as _;
 use eidlink_core::HashAlgorithm;
 use eidlink_verifier::TokenAlgorithm;
-use rand_core::{OsRng, RngCore};
 
 use crate::i18n::Lang;
 
@@ -24,9 +23,9 @@ pub const PENDING_TTL: Duration = Duration::from_secs(10 * 60);
 pub const MAX_SESSIONS: usize = 10_000;
 
 /// 32 random bytes from the OS, base64url without padding (43 characters): session and document ids.
-pub fn random_id() -> Result<String, rand_core::Error> {
+pub fn random_id() -> Result<String, getrandom::Error> {
     let mut bytes = [0u8; 32];
-    OsRng.try_fill_bytes(&mut bytes)?;
+    getrandom::fill(&mut bytes)?;
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
@@ -124,7 +123,7 @@ impl SessionStore {
     }
 
     /// Stores `session` under a new random id and returns the id.
-    pub fn create(&self, session: Session) -> Result<String, rand_core::Error> {
+    pub fn create(&self, session: Session) -> Result<String, getrandom::Error> {
         let id = random_id()?;
         let mut map = self.lock();
         let now = Instant::now();

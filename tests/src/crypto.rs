@@ -5,7 +5,7 @@ use p384::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
 use p384::ecdsa::{Signature, SigningKey, VerifyingKey};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use rsa::{Pkcs1v15Sign, Pss, RsaPrivateKey, RsaPublicKey};
+use rsa::{Pkcs1v15Sign, PrivateKey as RsaPrivateKey, Pss, PublicKey as RsaPublicKey};
 use sha2::{Digest, Sha256};
 
 use crate::error::Result;
@@ -102,17 +102,18 @@ pub fn rsa_sign_pss(key: &RsaPrivateKey, hash: PssHash, digest: &[u8]) -> Result
         .into();
     let mut rng = ChaCha20Rng::from_seed(seed);
     let sig = match hash {
-        PssHash::Sha1 => key.sign_with_rng(&mut rng, Pss::new_with_salt::<sha1::Sha1>(20), digest)?,
-        PssHash::Sha256 => key.sign_with_rng(&mut rng, Pss::new_with_salt::<Sha256>(32), digest)?,
+        PssHash::Sha1 => key.sign_with_rng(&mut rng, Pss::<sha1::Sha1>::new_with_salt(20), digest)?,
+        PssHash::Sha256 => key.sign_with_rng(&mut rng, Pss::<Sha256>::new_with_salt(32), digest)?,
     };
     Ok(sig)
 }
 
 /// Verifies an RSASSA-PSS signature over a hash.
 pub fn rsa_verify_pss(key: &RsaPublicKey, hash: PssHash, digest: &[u8], signature: &[u8]) -> bool {
-    let scheme = match hash {
-        PssHash::Sha1 => Pss::new::<sha1::Sha1>(),
-        PssHash::Sha256 => Pss::new::<Sha256>(),
-    };
-    key.verify(scheme, digest, signature).is_ok()
+    // Pss is generic over the digest in rsa 0.10: one call per hash.
+    match hash {
+        PssHash::Sha1 => key.verify(Pss::<sha1::Sha1>::new(), digest, signature),
+        PssHash::Sha256 => key.verify(Pss::<Sha256>::new(), digest, signature),
+    }
+    .is_ok()
 }

@@ -20,6 +20,9 @@ pub enum VcardError {
     /// RSA key generation or signing failed.
     #[error("RSA error: {0}")]
     Rsa(#[from] rsa::Error),
+    /// Building a test-PKI certificate failed (x509-cert builder).
+    #[error("certificate builder error: {0}")]
+    CertificateBuilder(#[from] x509_cert::builder::Error),
     /// ECDSA signing failed.
     #[error("signature error: {0}")]
     Signature(#[from] signature::Error),

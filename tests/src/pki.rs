@@ -9,7 +9,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use der::asn1::{Any, BitString, OctetString, PrintableStringRef, SetOfVec, UtcTime, Utf8StringRef};
+use der::asn1::{Any, OctetString, PrintableStringRef, UtcTime, Utf8StringRef};
 use der::oid::{AssociatedOid, ObjectIdentifier};
 use der::referenced::OwnedToRef;
 use der::{DateTime, Decode, Encode};
@@ -17,19 +17,20 @@ use p384::ecdsa::{DerSignature, SigningKey};
 use p384::pkcs8::EncodePublicKey;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use rsa::{RsaPrivateKey, RsaPublicKey};
+use rsa::{PrivateKey as RsaPrivateKey, PublicKey as RsaPublicKey};
 use sha2::{Digest, Sha256, Sha384};
-use signature::Signer;
-use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+use spki::{SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef};
 use x509_cert::attr::AttributeTypeAndValue;
+use x509_cert::builder::profile::BuilderProfile;
+use x509_cert::builder::{Builder, CertificateBuilder};
 use x509_cert::ext::pkix::{
     AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectKeyIdentifier,
 };
-use x509_cert::ext::Extension;
+use x509_cert::ext::{Extension, Extensions};
 use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::{Time, Validity};
-use x509_cert::{Certificate, TbsCertificate, Version};
+use x509_cert::{Certificate, TbsCertificate};
 
 use crate::crypto;
 use crate::error::{Result, VcardError};
@@ -51,7 +52,6 @@ const OID_CN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
 const OID_SURNAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.4");
 const OID_GIVEN_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.42");
 const OID_SERIAL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.5");
-const OID_ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
 const OID_KP_CLIENT_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.2");
 
 /// Which country's conventions the certificates follow.
@@ -268,16 +268,19 @@ enum Str {
 }
 
 fn name(attrs: &[(ObjectIdentifier, Str, &str)]) -> Result<Name> {
-    let mut rdns = Vec::with_capacity(attrs.len());
+    let mut rdns = RdnSequence::default();
     for (oid, kind, value) in attrs {
         let value = match kind {
             Str::Printable => Any::encode_from(&PrintableStringRef::new(value)?)?,
             Str::Utf8 => Any::encode_from(&Utf8StringRef::new(value)?)?,
         };
         let atv = AttributeTypeAndValue { oid: *oid, value };
-        rdns.push(RelativeDistinguishedName(SetOfVec::try_from(vec![atv])?));
+        rdns.push(RelativeDistinguishedName::try_from(vec![atv])?);
     }
-    Ok(RdnSequence(rdns))
+    // Without its `hazmat` feature x509-cert 0.3 builds a `Name` only from a string (which picks
+    // the string types itself) or from DER: the sequence goes through its encoding, which keeps
+    // the chosen string types (the DER is the same as with x509-cert 0.2).
+    Ok(Name::from_der(&rdns.to_der()?)?)
 }
 
 fn digest384(seed: &[u8], label: &str, counter: u32) -> [u8; 48] {
@@ -373,32 +376,88 @@ fn issue(seed: &[u8], t: CertTemplate<'_>) -> Result<Vec<u8>> {
             false,
         )?);
     }
-    let algorithm = AlgorithmIdentifierOwned {
-        oid: OID_ECDSA_SHA384,
-        parameters: None,
-    };
-    let tbs = TbsCertificate {
-        version: Version::V3,
+    CertFields {
         serial_number: SerialNumber::new(&serial)?,
-        signature: algorithm.clone(),
         issuer: t.issuer,
-        validity: Validity {
-            not_before: t.not_before,
-            not_after: t.not_after,
-        },
         subject: t.subject,
+        validity: Validity::new(t.not_before, t.not_after),
         subject_public_key_info: t.spki,
-        issuer_unique_id: None,
-        subject_unique_id: None,
         extensions: Some(extensions),
-    };
-    let sig: DerSignature = t.issuer_key.try_sign(&tbs.to_der()?)?;
-    let cert = Certificate {
-        tbs_certificate: tbs,
-        signature_algorithm: algorithm,
-        signature: BitString::from_bytes(sig.as_bytes())?,
-    };
-    Ok(cert.to_der()?)
+    }
+    .sign(t.issuer_key)
+}
+
+/// The contents of a v3 certificate the test PKI chooses; [`CertFields::sign`] makes the
+/// certificate (version 3, ecdsa-with-SHA384, no unique identifiers). Tests edit a decoded
+/// certificate through it ([`CertFields::from_certificate`]) and sign it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertFields {
+    /// Serial number.
+    pub serial_number: SerialNumber,
+    /// Issuer name.
+    pub issuer: Name,
+    /// Subject name.
+    pub subject: Name,
+    /// Validity period.
+    pub validity: Validity,
+    /// Subject public key.
+    pub subject_public_key_info: SubjectPublicKeyInfoOwned,
+    /// Extensions, in this order (`None` or empty: none, and the certificate becomes v1).
+    pub extensions: Option<Extensions>,
+}
+
+impl CertFields {
+    /// The fields of a decoded certificate's TBSCertificate (unique identifiers are dropped).
+    pub fn from_certificate(cert: &Certificate) -> CertFields {
+        let tbs: &TbsCertificate = cert.tbs_certificate();
+        CertFields {
+            serial_number: tbs.serial_number().clone(),
+            issuer: tbs.issuer().clone(),
+            subject: tbs.subject().clone(),
+            validity: *tbs.validity(),
+            subject_public_key_info: tbs.subject_public_key_info().clone(),
+            extensions: tbs.extensions().cloned(),
+        }
+    }
+
+    /// The DER certificate, signed with `issuer_key` (deterministic ECDSA P-384 with SHA-384).
+    pub fn sign(self, issuer_key: &SigningKey) -> Result<Vec<u8>> {
+        let profile = FixedProfile {
+            issuer: self.issuer,
+            subject: self.subject,
+            extensions: self.extensions.unwrap_or_default(),
+        };
+        let builder =
+            CertificateBuilder::new(profile, self.serial_number, self.validity, self.subject_public_key_info)?;
+        let cert = builder.build::<_, DerSignature>(issuer_key)?;
+        Ok(cert.to_der()?)
+    }
+}
+
+/// A [`BuilderProfile`] that adds nothing: names and extensions exactly as given.
+struct FixedProfile {
+    issuer: Name,
+    subject: Name,
+    extensions: Vec<Extension>,
+}
+
+impl BuilderProfile for FixedProfile {
+    fn get_issuer(&self, _subject: &Name) -> Name {
+        self.issuer.clone()
+    }
+
+    fn get_subject(&self) -> Name {
+        self.subject.clone()
+    }
+
+    fn build_extensions(
+        &self,
+        _spk: SubjectPublicKeyInfoRef<'_>,
+        _issuer_spk: SubjectPublicKeyInfoRef<'_>,
+        _tbs: &TbsCertificate,
+    ) -> x509_cert::builder::Result<Vec<Extension>> {
+        Ok(self.extensions.clone())
+    }
 }
 
 impl Pki {

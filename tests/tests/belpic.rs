@@ -9,7 +9,7 @@ use eidlink_tests::pin::encode_format2_block;
 use eidlink_tests::tlv::be_fields;
 use eidlink_tests::{CardOptions, LeafKey, Profile, VirtualCard};
 use p384::pkcs8::EncodePublicKey;
-use rsa::RsaPublicKey;
+use rsa::PublicKey as RsaPublicKey;
 use sha2::{Digest, Sha256, Sha384};
 
 const SELECT_APPLET: &str = "00 A4 04 00 0F A0 00 00 00 30 29 05 70 00 AD 13 10 01 01 FF";

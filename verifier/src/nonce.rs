@@ -6,7 +6,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use rand_core::{OsRng, RngCore};
+use getrandom::rand_core::{Rng, UnwrapErr};
+use getrandom::SysRng;
 
 use crate::error::NonceError;
 
@@ -69,7 +70,8 @@ impl NonceStore {
     /// memory stays bounded even under a flood of unused challenges.
     pub fn issue_at(&self, now: SystemTime) -> String {
         let mut bytes = [0u8; 32];
-        OsRng.fill_bytes(&mut bytes);
+        // As before with rand_core 0.6's OsRng: an OS without randomness is not one to issue nonces on.
+        UnwrapErr(SysRng).fill_bytes(&mut bytes);
         let nonce = eidlink_webeid::base64_encode(&bytes);
         let expiry = now + self.ttl;
         let mut inner = self.lock();

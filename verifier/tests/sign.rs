@@ -25,22 +25,23 @@ fn doc_hash(h: HashAlgorithm) -> Vec<u8> {
     eidlink_core::hash::hash(h, b"the document")
 }
 
-fn rsa_key(pki: &eidlink_tests::Pki) -> &rsa::RsaPrivateKey {
+fn rsa_key(pki: &eidlink_tests::Pki) -> &rsa::PrivateKey {
     match &pki.sign_key {
         LeafKey::Rsa2048(k) => k,
         LeafKey::P384(_) => panic!("not RSA"),
     }
 }
 
-fn pss_sign(key: &rsa::RsaPrivateKey, h: HashAlgorithm, hash: &[u8], salt: usize) -> Vec<u8> {
+fn pss_sign(key: &rsa::PrivateKey, h: HashAlgorithm, hash: &[u8], salt: usize) -> Vec<u8> {
     let mut rng = ChaCha20Rng::from_seed([7; 32]);
-    let scheme = match h {
-        HashAlgorithm::Sha256 => rsa::Pss::new_with_salt::<sha2::Sha256>(salt),
-        HashAlgorithm::Sha384 => rsa::Pss::new_with_salt::<sha2::Sha384>(salt),
-        HashAlgorithm::Sha3_256 => rsa::Pss::new_with_salt::<sha3::Sha3_256>(salt),
+    // Pss is generic over the digest in rsa 0.10: one call per hash.
+    match h {
+        HashAlgorithm::Sha256 => key.sign_with_rng(&mut rng, rsa::Pss::<sha2::Sha256>::new_with_salt(salt), hash),
+        HashAlgorithm::Sha384 => key.sign_with_rng(&mut rng, rsa::Pss::<sha2::Sha384>::new_with_salt(salt), hash),
+        HashAlgorithm::Sha3_256 => key.sign_with_rng(&mut rng, rsa::Pss::<sha3::Sha3_256>::new_with_salt(salt), hash),
         other => panic!("{other:?}"),
-    };
-    key.sign_with_rng(&mut rng, scheme, hash).unwrap()
+    }
+    .unwrap()
 }
 
 #[test]

@@ -30,7 +30,7 @@ pub enum PublicKey {
     /// EC P-521.
     P521(p521::ecdsa::VerifyingKey),
     /// RSA.
-    Rsa(rsa::RsaPublicKey),
+    Rsa(rsa::PublicKey),
 }
 
 impl std::fmt::Debug for PublicKey {
@@ -121,7 +121,7 @@ impl PublicKey {
                     other => Err(CertError::UnsupportedCurve(other.to_owned())),
                 }
             }
-            OID_RSA_ENCRYPTION | OID_RSASSA_PSS => rsa::RsaPublicKey::from_pkcs1_der(key_bytes)
+            OID_RSA_ENCRYPTION | OID_RSASSA_PSS => rsa::PublicKey::from_pkcs1_der(key_bytes)
                 .map(Self::Rsa)
                 .map_err(invalid("RSA")),
             other => Err(CertError::UnsupportedKey(other.to_owned())),
@@ -233,21 +233,21 @@ impl PublicKey {
         Self::check_rsa_len(k, sig)?;
         let d = digest.as_bytes();
         let verified = match digest.algorithm() {
-            HashAlgorithm::Sha224 => k.verify(rsa::Pss::new_with_salt::<sha2::Sha224>(salt_len), d, sig),
-            HashAlgorithm::Sha256 => k.verify(rsa::Pss::new_with_salt::<sha2::Sha256>(salt_len), d, sig),
-            HashAlgorithm::Sha384 => k.verify(rsa::Pss::new_with_salt::<sha2::Sha384>(salt_len), d, sig),
-            HashAlgorithm::Sha512 => k.verify(rsa::Pss::new_with_salt::<sha2::Sha512>(salt_len), d, sig),
-            HashAlgorithm::Sha3_224 => k.verify(rsa::Pss::new_with_salt::<sha3::Sha3_224>(salt_len), d, sig),
-            HashAlgorithm::Sha3_256 => k.verify(rsa::Pss::new_with_salt::<sha3::Sha3_256>(salt_len), d, sig),
-            HashAlgorithm::Sha3_384 => k.verify(rsa::Pss::new_with_salt::<sha3::Sha3_384>(salt_len), d, sig),
-            HashAlgorithm::Sha3_512 => k.verify(rsa::Pss::new_with_salt::<sha3::Sha3_512>(salt_len), d, sig),
+            HashAlgorithm::Sha224 => k.verify(rsa::Pss::<sha2::Sha224>::new_with_salt(salt_len), d, sig),
+            HashAlgorithm::Sha256 => k.verify(rsa::Pss::<sha2::Sha256>::new_with_salt(salt_len), d, sig),
+            HashAlgorithm::Sha384 => k.verify(rsa::Pss::<sha2::Sha384>::new_with_salt(salt_len), d, sig),
+            HashAlgorithm::Sha512 => k.verify(rsa::Pss::<sha2::Sha512>::new_with_salt(salt_len), d, sig),
+            HashAlgorithm::Sha3_224 => k.verify(rsa::Pss::<sha3::Sha3_224>::new_with_salt(salt_len), d, sig),
+            HashAlgorithm::Sha3_256 => k.verify(rsa::Pss::<sha3::Sha3_256>::new_with_salt(salt_len), d, sig),
+            HashAlgorithm::Sha3_384 => k.verify(rsa::Pss::<sha3::Sha3_384>::new_with_salt(salt_len), d, sig),
+            HashAlgorithm::Sha3_512 => k.verify(rsa::Pss::<sha3::Sha3_512>::new_with_salt(salt_len), d, sig),
             // The core may name hash functions this crate does not know yet.
             other => return Err(CertError::UnsupportedHash(other.name())),
         };
         ok_or_bad(verified.is_ok())
     }
 
-    fn rsa(&self, hash: HashAlgorithm, padding: Padding) -> Result<&rsa::RsaPublicKey, CertError> {
+    fn rsa(&self, hash: HashAlgorithm, padding: Padding) -> Result<&rsa::PublicKey, CertError> {
         match self {
             Self::Rsa(k) => Ok(k),
             _ => Err(CertError::SchemeMismatch {
@@ -269,7 +269,7 @@ impl PublicKey {
     }
 
     /// An RSA signature is exactly the modulus' size (RFC 8017 §8.2.2 step 1).
-    fn check_rsa_len(k: &rsa::RsaPublicKey, sig: &[u8]) -> Result<(), CertError> {
+    fn check_rsa_len(k: &rsa::PublicKey, sig: &[u8]) -> Result<(), CertError> {
         if sig.len() == k.size() {
             Ok(())
         } else {
@@ -284,6 +284,7 @@ impl PublicKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use p256::elliptic_curve::Generate;
     use p256::pkcs8::EncodePublicKey;
     use rand_chacha::ChaCha20Rng;
     use rand_core::SeedableRng;
@@ -372,7 +373,7 @@ mod tests {
 
     #[test]
     fn ecdsa_p256_raw() {
-        let sk = p256::ecdsa::SigningKey::random(&mut rng(1));
+        let sk = p256::ecdsa::SigningKey::generate_from_rng(&mut rng(1));
         let spki = sk.verifying_key().to_public_key_der().unwrap();
         let key = PublicKey::from_spki_der(spki.as_bytes()).unwrap();
         assert_eq!(key.algorithm(), KeyAlgorithm::Ec(Curve::P256));
@@ -385,7 +386,7 @@ mod tests {
 
     #[test]
     fn ecdsa_p384_raw_with_a_shorter_digest() {
-        let sk = p384::ecdsa::SigningKey::random(&mut rng(2));
+        let sk = p384::ecdsa::SigningKey::generate_from_rng(&mut rng(2));
         let spki = sk.verifying_key().to_public_key_der().unwrap();
         let key = PublicKey::from_spki_der(spki.as_bytes()).unwrap();
         assert_eq!(key.to_string(), "EC P-384");
@@ -420,7 +421,7 @@ mod tests {
 
     #[test]
     fn ecdsa_p521_raw() {
-        let sk = p521::ecdsa::SigningKey::random(&mut rng(3));
+        let sk = p521::ecdsa::SigningKey::generate_from_rng(&mut rng(3));
         let vk = p521::ecdsa::VerifyingKey::from(&sk);
         let spki = p521::PublicKey::from_affine(*vk.as_affine())
             .unwrap()
@@ -440,9 +441,9 @@ mod tests {
         );
     }
 
-    fn rsa_key() -> &'static rsa::RsaPrivateKey {
-        static KEY: OnceLock<rsa::RsaPrivateKey> = OnceLock::new();
-        KEY.get_or_init(|| rsa::RsaPrivateKey::new(&mut rng(4), 2048).unwrap())
+    fn rsa_key() -> &'static rsa::PrivateKey {
+        static KEY: OnceLock<rsa::PrivateKey> = OnceLock::new();
+        KEY.get_or_init(|| rsa::PrivateKey::new(&mut rng(4), 2048).unwrap())
     }
 
     fn rsa_public() -> PublicKey {
@@ -476,7 +477,7 @@ mod tests {
         let sig = rsa_key()
             .sign_with_rng(
                 &mut rng(5),
-                rsa::Pss::new_with_salt::<sha2::Sha256>(32),
+                rsa::Pss::<sha2::Sha256>::new_with_salt(32),
                 digest.as_bytes(),
             )
             .unwrap();
@@ -494,7 +495,7 @@ mod tests {
         let short_salt = rsa_key()
             .sign_with_rng(
                 &mut rng(6),
-                rsa::Pss::new_with_salt::<sha2::Sha256>(20),
+                rsa::Pss::<sha2::Sha256>::new_with_salt(20),
                 digest.as_bytes(),
             )
             .unwrap();
@@ -507,12 +508,12 @@ mod tests {
             let d = Digest::of(hash, DATA);
             let sig = match hash {
                 HashAlgorithm::Sha384 => {
-                    rsa_key().sign_with_rng(&mut rng(7), rsa::Pss::new_with_salt::<sha2::Sha384>(48), d.as_bytes())
+                    rsa_key().sign_with_rng(&mut rng(7), rsa::Pss::<sha2::Sha384>::new_with_salt(48), d.as_bytes())
                 }
                 HashAlgorithm::Sha512 => {
-                    rsa_key().sign_with_rng(&mut rng(7), rsa::Pss::new_with_salt::<sha2::Sha512>(64), d.as_bytes())
+                    rsa_key().sign_with_rng(&mut rng(7), rsa::Pss::<sha2::Sha512>::new_with_salt(64), d.as_bytes())
                 }
-                _ => rsa_key().sign_with_rng(&mut rng(7), rsa::Pss::new_with_salt::<sha3::Sha3_256>(32), d.as_bytes()),
+                _ => rsa_key().sign_with_rng(&mut rng(7), rsa::Pss::<sha3::Sha3_256>::new_with_salt(32), d.as_bytes()),
             }
             .unwrap();
             assert_scheme(&key, rsa_alg(hash, Padding::Pss), &sig, ecdsa(hash));
@@ -521,7 +522,7 @@ mod tests {
 
     #[test]
     fn keys_other_than_eid_keys_are_refused_by_name() {
-        let sk = p256::ecdsa::SigningKey::random(&mut rng(8));
+        let sk = p256::ecdsa::SigningKey::generate_from_rng(&mut rng(8));
         let spki = sk.verifying_key().to_public_key_der().unwrap().as_bytes().to_vec();
         // secp256r1 is 1.2.840.10045.3.1.7 (2A 86 48 CE 3D 03 01 07); its last arc changed to 8.
         let curve_at = spki

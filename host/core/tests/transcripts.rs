@@ -130,11 +130,11 @@ fn digest_from(t: &Transcript) -> Digest {
 
 /// The key algorithm of a certificate's subject public key.
 fn key_algorithm(cert: &Certificate) -> KeyAlgorithm {
-    let spki = &cert.tbs_certificate.subject_public_key_info;
+    let spki = cert.tbs_certificate().subject_public_key_info();
     if spki.algorithm.oid == RSA_ENCRYPTION {
-        let key = rsa::RsaPublicKey::from_pkcs1_der(spki.subject_public_key.raw_bytes()).expect("RSA key");
+        let key = rsa::PublicKey::from_pkcs1_der(spki.subject_public_key.raw_bytes()).expect("RSA key");
         return KeyAlgorithm::Rsa {
-            bits: u16::try_from(key.n().bits()).expect("modulus size"),
+            bits: u16::try_from(key.n().bit_width()).expect("modulus size"),
         };
     }
     assert_eq!(spki.algorithm.oid, ID_EC_PUBLIC_KEY);
@@ -155,8 +155,8 @@ fn key_algorithm(cert: &Certificate) -> KeyAlgorithm {
 /// Whether `sig` is a valid signature of `digest` under the certificate's key with `scheme`.
 fn verifies(cert: &Certificate, scheme: Scheme, digest: &[u8], sig: &[u8]) -> bool {
     let key = cert
-        .tbs_certificate
-        .subject_public_key_info
+        .tbs_certificate()
+        .subject_public_key_info()
         .subject_public_key
         .raw_bytes();
     match scheme {
@@ -169,12 +169,12 @@ fn verifies(cert: &Certificate, scheme: Scheme, digest: &[u8], sig: &[u8]) -> bo
             p384::ecdsa::Signature::from_slice(sig).is_ok_and(|s| vk.verify_prehash(digest, &s).is_ok())
         }
         Scheme::RsaPkcs1Sha256 => {
-            let pk = rsa::RsaPublicKey::from_pkcs1_der(key).expect("RSA key");
+            let pk = rsa::PublicKey::from_pkcs1_der(key).expect("RSA key");
             pk.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), digest, sig).is_ok()
         }
         Scheme::RsaPssSha256 => {
-            let pk = rsa::RsaPublicKey::from_pkcs1_der(key).expect("RSA key");
-            pk.verify(rsa::Pss::new::<sha2::Sha256>(), digest, sig).is_ok()
+            let pk = rsa::PublicKey::from_pkcs1_der(key).expect("RSA key");
+            pk.verify(rsa::Pss::<sha2::Sha256>::new(), digest, sig).is_ok()
         }
     }
 }

@@ -7,14 +7,14 @@ use std::sync::OnceLock;
 use std::time::SystemTime;
 
 use base64::Engine as _;
-use der::asn1::{BitString, OctetString};
-use der::{Decode, Encode};
+use der::asn1::OctetString;
+use der::Decode;
+use eidlink_tests::pki::CertFields;
 use eidlink_tests::{Country, LeafKey, LeafKeyType, Pki, PkiSpec};
 use eidlink_verifier::{auth_signed_data, TokenAlgorithm, TokenVerifier};
-use p384::ecdsa::{DerSignature, SigningKey};
-use signature::Signer;
+use p384::ecdsa::SigningKey;
 use x509_cert::ext::Extension;
-use x509_cert::{Certificate, TbsCertificate};
+use x509_cert::Certificate;
 
 /// The site of most tests.
 pub const ORIGIN: &str = "https://eidlink.example";
@@ -102,16 +102,17 @@ pub fn token_json(cert_b64: &str, alg: &str, sig_b64: &str, format: &str) -> Str
 }
 
 /// Re-issues `der` (signed again with `issuer_key`, ecdsa-with-SHA384) after `change` edits it.
-pub fn reissue(der: &[u8], issuer_key: &SigningKey, change: impl FnOnce(&mut TbsCertificate)) -> Vec<u8> {
-    let mut cert = Certificate::from_der(der).expect("decode");
-    change(&mut cert.tbs_certificate);
-    let sig: DerSignature = issuer_key.sign(&cert.tbs_certificate.to_der().expect("tbs"));
-    cert.signature = BitString::from_bytes(sig.as_bytes()).expect("bits");
-    cert.to_der().expect("encode")
+/// x509-cert 0.3 keeps a TBSCertificate's fields private: the edit goes through the test PKI's
+/// [`CertFields`], which signs with the same builder as the PKI itself.
+pub fn reissue(der: &[u8], issuer_key: &SigningKey, change: impl FnOnce(&mut CertFields)) -> Vec<u8> {
+    let cert = Certificate::from_der(der).expect("decode");
+    let mut fields = CertFields::from_certificate(&cert);
+    change(&mut fields);
+    fields.sign(issuer_key).expect("sign")
 }
 
 /// Replaces (or adds) the extension `oid` with raw DER contents.
-pub fn set_extension(tbs: &mut TbsCertificate, oid: &str, critical: bool, value: &[u8]) {
+pub fn set_extension(tbs: &mut CertFields, oid: &str, critical: bool, value: &[u8]) {
     let oid = der::oid::ObjectIdentifier::new(oid).expect("oid");
     let exts = tbs.extensions.get_or_insert_with(Vec::new);
     exts.retain(|e| e.extn_id != oid);
@@ -123,7 +124,7 @@ pub fn set_extension(tbs: &mut TbsCertificate, oid: &str, critical: bool, value:
 }
 
 /// Sets the validity period.
-pub fn set_validity(tbs: &mut TbsCertificate, not_before: &str, not_after: &str) {
+pub fn set_validity(tbs: &mut CertFields, not_before: &str, not_after: &str) {
     let t = |s: &str| {
         let secs = time(s).duration_since(SystemTime::UNIX_EPOCH).expect("after 1970");
         x509_cert::time::Time::UtcTime(der::asn1::UtcTime::from_unix_duration(secs).expect("utc time"))

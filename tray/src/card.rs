@@ -78,10 +78,7 @@ fn summarize(source: &mut dyn TokenSession, card_name: &str, has_signing_pin: bo
 pub fn summarize_token(token: &mut dyn Token) -> Result<CardSummary, ReadError> {
     let name = token.label().to_owned();
     // A signing key with a PIN of its own (PIN2) has its own tries to show.
-    let has_signing_pin = match (token.key(KeyRole::Authentication), token.key(KeyRole::Signing)) {
-        (Some(a), Some(s)) => a.pin_label != s.pin_label,
-        _ => false,
-    };
+    let has_signing_pin = token.pins().len() > 1;
     let mut session = token.session().map_err(|e| match e {
         CardError::Transport(t) => ReadError::Transport(t),
         other => ReadError::NoCertificate(other),

@@ -454,14 +454,7 @@ fn info(t: &mut Box<dyn Token>, out: &mut dyn Write) -> Result<(), CliError> {
     }
     lines.push(("card".into(), t.label().to_owned()));
     // One line per PIN: a card whose signing key has a PIN of its own (PIN2) gets two.
-    let mut pins: Vec<(&'static str, KeyRole)> = Vec::new();
-    for role in [KeyRole::Authentication, KeyRole::Signing] {
-        if let Some(key) = t.key(role) {
-            if !pins.iter().any(|(l, _)| *l == key.pin_label) {
-                pins.push((key.pin_label, role));
-            }
-        }
-    }
+    let pins = t.pins();
     // Every read in one card session (one PC/SC transaction).
     let mut t = t.session()?;
     let card = t.card_info()?;

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use eidlink_core::{discover, CertificateKind, Found, KeyRole};
+use eidlink_core::{discover, CertificateKind, Found};
 
 use crate::register::{self, Browser, Status, UserDirs};
 
@@ -103,14 +103,7 @@ fn cards(out: &mut dyn Write) -> io::Result<()> {
         match f {
             Found::Token(mut t) => {
                 writeln!(out, "card in '{}': {}", t.slot().name(), t.label())?;
-                let mut pins: Vec<(&'static str, KeyRole)> = Vec::new();
-                for role in [KeyRole::Authentication, KeyRole::Signing] {
-                    if let Some(key) = t.key(role) {
-                        if !pins.iter().any(|(l, _)| *l == key.pin_label) {
-                            pins.push((key.pin_label, role));
-                        }
-                    }
-                }
+                let pins = t.pins();
                 // Every read in one card session.
                 let mut t = match t.session() {
                     Ok(s) => s,

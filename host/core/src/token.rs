@@ -298,12 +298,23 @@ pub trait Token: Send {
     fn card_info(&mut self) -> Result<CardInfo, CardError> {
         self.session()?.card_info()
     }
-    /// Checks the request against the key, then verifies the PIN and signs `digest` with the key of
-    /// `role`, in a session of its own. Never retries a PIN.
+    /// Verifies the PIN and signs `digest` with the key of `role`, in a session of its own; the
+    /// session checks the request against the key first. Never retries a PIN.
     fn sign(&mut self, role: KeyRole, pin: PinInput<'_>, digest: &Digest) -> Result<Signature, CardError> {
-        let key = self.key(role).ok_or(CardError::Unsupported("no key for this role"))?;
-        key.check(pin, digest)?;
         self.session()?.sign(role, pin, digest)
+    }
+    /// The token's PINs, one per PIN label, with a role that uses it: one for a card whose two keys
+    /// share a PIN, two (`PIN1`, `PIN2`) when the signing key has its own.
+    fn pins(&self) -> Vec<(&'static str, KeyRole)> {
+        let mut pins: Vec<(&'static str, KeyRole)> = Vec::new();
+        for role in [KeyRole::Authentication, KeyRole::Signing] {
+            if let Some(key) = self.key(role) {
+                if !pins.iter().any(|(label, _)| *label == key.pin_label) {
+                    pins.push((key.pin_label, role));
+                }
+            }
+        }
+        pins
     }
 }
 
@@ -315,7 +326,7 @@ pub trait TokenSession {
     fn pin_info(&mut self, role: KeyRole) -> Result<PinInfo, CardError>;
     /// Card facts (serial, version).
     fn card_info(&mut self) -> Result<CardInfo, CardError>;
-    /// Verifies the PIN and signs `digest` with the key of `role`; checks the request against the key
-    /// first, as [`Token::sign`] does. Never retries a PIN.
+    /// Checks the request against the key ([`KeyInfo::check`]: before the token is touched), then
+    /// verifies the PIN and signs `digest` with the key of `role`. Never retries a PIN.
     fn sign(&mut self, role: KeyRole, pin: PinInput<'_>, digest: &Digest) -> Result<Signature, CardError>;
 }

@@ -3,10 +3,11 @@
 
 use zeroize::Zeroizing;
 
-use crate::apdu::{exchange, Command};
+use crate::apdu::{exchange, Command, Response};
 use crate::error::{CardError, PinFailure};
 use crate::status::StatusWord;
 use crate::tlv;
+use crate::token::KeyAlgorithm;
 use crate::transport::CardChannel;
 
 /// ISO/IEC 7816-4 SELECT (INS `A4`), P1 `04`: select by DF name (AID).
@@ -82,6 +83,42 @@ pub fn pin_status(sw: StatusWord) -> Result<(), CardError> {
             Some(retries) => Err(PinFailure::Wrong { retries }.into()),
             None => Err(CardError::status(sw, "VERIFY")),
         },
+    }
+}
+
+/// Maps the status word of MANAGE SECURITY ENVIRONMENT SET: `6A 88` (referenced data not found,
+/// ISO/IEC 7816-4 §5.6) means the card has no such key.
+pub fn mse_status(sw: StatusWord) -> Result<(), CardError> {
+    match sw.0 {
+        0x9000 => Ok(()),
+        0x6A88 => Err(CardError::Unsupported("this key is not on the card")),
+        _ => Err(CardError::status(sw, "MSE SET")),
+    }
+}
+
+/// The signature in the answer to a security operation (INTERNAL AUTHENTICATE, PSO COMPUTE DIGITAL
+/// SIGNATURE) by a key of `key`: `69 82` security status not satisfied, `69 83` blocked (ISO/IEC
+/// 7816-4 §5.6), and an answer of another length than the key's signatures is refused.
+pub fn signature_answer(resp: Response, during: &'static str, key: KeyAlgorithm) -> Result<Vec<u8>, CardError> {
+    let bytes = match resp.sw.0 {
+        0x9000 => resp.data,
+        0x6982 => return Err(CardError::PinRequired),
+        0x6983 => return Err(PinFailure::Blocked.into()),
+        _ => return Err(CardError::status(resp.sw, during)),
+    };
+    if bytes.len() != key.signature_len() {
+        return Err(CardError::Malformed("signature of unexpected length"));
+    }
+    Ok(bytes)
+}
+
+/// The size of the EF a SELECT with P2 `04` selected, from the FCP it answered; `6A 82` (file not
+/// found, ISO/IEC 7816-4 §5.6) means an absent certificate or key.
+pub fn selected_file_size(resp: Response) -> Result<usize, CardError> {
+    match resp.sw.0 {
+        0x9000 => fcp_file_size(&resp.data),
+        0x6A82 => Err(CardError::Unsupported("the file is not on the card")),
+        _ => Err(CardError::status(resp.sw, "SELECT FILE")),
     }
 }
 

@@ -69,6 +69,16 @@ pub enum KeyAlgorithm {
     },
 }
 
+impl KeyAlgorithm {
+    /// Length of the signature the key produces: raw `r || s` for ECDSA, the modulus size for RSA.
+    pub const fn signature_len(self) -> usize {
+        match self {
+            Self::Ec(curve) => 2 * curve.scalar_len(),
+            Self::Rsa { bits } => (bits as usize).div_ceil(8),
+        }
+    }
+}
+
 /// The family of a signature algorithm (its wire names live in `eidlink-webeid`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CryptoAlgorithm {

@@ -225,7 +225,7 @@ fn run(case: &Case) {
     let cert = Certificate::from_der(&cert_der).unwrap_or_else(|e| panic!("{}: certificate: {e}", case.file));
     assert_eq!(
         key_algorithm(&cert),
-        driver.key_algorithm(case.role),
+        driver.key(case.role).algorithm,
         "{}: key",
         case.file
     );
@@ -235,7 +235,7 @@ fn run(case: &Case) {
     assert_eq!(sig.algorithm.padding, padding, "{}", case.file);
     assert_eq!(sig.algorithm.hash, digest.algorithm(), "{}", case.file);
     assert!(
-        driver.signature_algorithms(case.role).contains(&sig.algorithm),
+        driver.key(case.role).schemes.contains(&sig.algorithm),
         "{}: the driver must offer the scheme it used",
         case.file
     );

@@ -12,12 +12,14 @@
 
 use crate::apdu::{exchange, Command};
 use crate::atr::AtrPattern;
-use crate::cards::CardDriver;
-use crate::error::{CardError, PinFailure};
+use crate::cards::{typed_pin_key, CardDriver};
+use crate::error::CardError;
 use crate::hash::{Digest, HashAlgorithm};
 use crate::iso7816;
 use crate::pin::{format2_block, Pin, PinPolicy};
-use crate::token::{CardInfo, CertificateKind, Curve, KeyAlgorithm, KeyRole, PinInfo, Signature, SignatureAlgorithm};
+use crate::token::{
+    CardInfo, CertificateKind, Curve, KeyAlgorithm, KeyInfo, KeyRole, PinInfo, Signature, SignatureAlgorithm,
+};
 use crate::transcript::hex_spaced;
 use crate::transport::CardChannel;
 
@@ -90,30 +92,14 @@ impl Belpic {
             KeyRole::Authentication => KEY_AUTH,
             KeyRole::Signing => KEY_NON_REPUDIATION,
         };
-        let mse = exchange(ch, &mse_set(algo_byte, key_ref))?;
-        match mse.sw.0 {
-            0x9000 => {}
-            0x6A88 => return Err(CardError::Unsupported("this key is not on the card")),
-            _ => return Err(CardError::status(mse.sw, "MSE SET")),
-        }
+        iso7816::mse_status(exchange(ch, &mse_set(algo_byte, key_ref))?.sw)?;
         if let Some(pin) = pin {
             let block = format2_block(pin)?;
             iso7816::run_verify(ch, &iso7816::verify(PIN_REF, block))?;
         }
-        let le = match self.applet {
-            Applet::V18 => 2 * Curve::P384.scalar_len(),
-            Applet::V17 => 256,
-        };
-        let resp = exchange(ch, &iso7816::pso_cds(&data, Some(le)))?;
-        let bytes = match resp.sw.0 {
-            0x9000 => resp.data,
-            0x6982 => return Err(CardError::PinRequired),
-            0x6983 => return Err(PinFailure::Blocked.into()),
-            _ => return Err(CardError::status(resp.sw, "PSO COMPUTE DIGITAL SIGNATURE")),
-        };
-        if bytes.len() != le {
-            return Err(CardError::Malformed("signature of unexpected length"));
-        }
+        let key = self.key_algorithm();
+        let resp = exchange(ch, &iso7816::pso_cds(&data, Some(key.signature_len())))?;
+        let bytes = iso7816::signature_answer(resp, "PSO COMPUTE DIGITAL SIGNATURE", key)?;
         Ok(Signature {
             bytes,
             algorithm: self.scheme(digest.algorithm()),
@@ -139,6 +125,14 @@ impl Belpic {
             // Algorithm 01: PKCS#1 v1.5 where the host supplies DigestInfo and the card pads; this
             // covers every hash, including those without an algorithm byte of their own.
             Applet::V17 => Ok((0x01, digest.digest_info())),
+        }
+    }
+
+    /// Both keys of a card have the same algorithm: RSA-2048 on 1.7, EC P-384 on 1.8 (cards.md §1).
+    fn key_algorithm(&self) -> KeyAlgorithm {
+        match self.applet {
+            Applet::V18 => KeyAlgorithm::Ec(Curve::P384),
+            Applet::V17 => KeyAlgorithm::Rsa { bits: 2048 },
         }
     }
 
@@ -192,23 +186,13 @@ impl CardDriver for Belpic {
         }
     }
 
-    fn key_algorithm(&self, _role: KeyRole) -> KeyAlgorithm {
-        match self.applet {
-            Applet::V18 => KeyAlgorithm::Ec(Curve::P384),
-            Applet::V17 => KeyAlgorithm::Rsa { bits: 2048 },
-        }
-    }
-
-    fn signature_algorithms(&self, _role: KeyRole) -> Vec<SignatureAlgorithm> {
-        match self.applet {
+    fn key(&self, role: KeyRole) -> KeyInfo {
+        let schemes = match self.applet {
             Applet::V18 => SignatureAlgorithm::ecdsa(&HashAlgorithm::ALL),
             Applet::V17 => SignatureAlgorithm::rsa_pkcs1(&HashAlgorithm::ALL),
-        }
-    }
-
-    fn pin_policy(&self, _role: KeyRole) -> PinPolicy {
-        // One cardholder PIN, 4 to 12 digits (§3.1, §3.2).
-        PinPolicy::digits(4, 12)
+        };
+        // Both keys share one cardholder PIN, 4 to 12 digits (§3.1, §3.2).
+        typed_pin_key(role, self.key_algorithm(), schemes, PinPolicy::digits(4, 12), "PIN")
     }
 
     fn certificate(&self, ch: &mut dyn CardChannel, kind: CertificateKind) -> Result<Vec<u8>, CardError> {
@@ -302,6 +286,7 @@ const KEY_NON_REPUDIATION: u8 = 0x83;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::PinFailure;
     use crate::transcript::ScriptedChannel;
 
     fn digest384() -> Digest {

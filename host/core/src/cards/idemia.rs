@@ -21,13 +21,13 @@ use std::marker::PhantomData;
 
 use crate::apdu::{exchange, Command, SHORT_MAX_LE};
 use crate::atr::AtrPattern;
-use crate::cards::CardDriver;
-use crate::error::{CardError, PinFailure};
+use crate::cards::{certificate_in_file, pin1_pin2, typed_pin_key, CardDriver};
+use crate::error::CardError;
 use crate::hash::{Digest, HashAlgorithm};
 use crate::iso7816;
 use crate::pin::{ascii_padded_block, Pin, PinPolicy};
 use crate::tlv::{self, TlvIter};
-use crate::token::{CertificateKind, Curve, KeyAlgorithm, KeyRole, PinInfo, Signature, SignatureAlgorithm};
+use crate::token::{CertificateKind, Curve, KeyAlgorithm, KeyInfo, KeyRole, PinInfo, Signature, SignatureAlgorithm};
 use crate::transport::CardChannel;
 
 /// Name of the Estonian driver.
@@ -136,7 +136,7 @@ pub struct IdemiaKey {
 }
 
 /// The constants of one IDEMIA card.
-pub trait IdemiaProfile: 'static {
+pub trait IdemiaProfile: std::fmt::Debug + Default + Send + Sync + 'static {
     /// Human name of the card.
     const NAME: &'static str;
     /// Where the certificates are.
@@ -148,7 +148,7 @@ pub trait IdemiaProfile: 'static {
 }
 
 /// Estonian eID on IDEMIA Cosmo 8 / Cosmo X: EC P-384 keys (cards.md §2.3–2.7).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy)]
 pub struct EstEidIdemia;
 
 impl IdemiaProfile for EstEidIdemia {
@@ -182,7 +182,7 @@ impl IdemiaProfile for EstEidIdemia {
 
 /// Latvian eID v2 on IDEMIA Cosmo 8: RSA-2048 keys found through PKCS#15 files (libelectronic-id
 /// `LatEIDIDEMIAv2.cpp`, `LatEIDIDEMIACommon.hpp`; lateid-idemia-v2-*.apdu).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy)]
 pub struct LatEidIdemiaV2;
 
 impl IdemiaProfile for LatEidIdemiaV2 {
@@ -220,8 +220,9 @@ impl IdemiaProfile for LatEidIdemiaV2 {
 }
 
 /// The IDEMIA family driver, parameterised by a card profile.
+#[derive(Debug, Default)]
 pub struct IdemiaDriver<P: IdemiaProfile> {
-    profile: PhantomData<fn() -> P>,
+    profile: PhantomData<P>,
 }
 
 impl<P: IdemiaProfile> IdemiaDriver<P> {
@@ -230,7 +231,7 @@ impl<P: IdemiaProfile> IdemiaDriver<P> {
         Self { profile: PhantomData }
     }
 
-    fn key(role: KeyRole) -> &'static IdemiaKey {
+    fn spec(role: KeyRole) -> &'static IdemiaKey {
         match role {
             KeyRole::Authentication => &P::AUTHENTICATION,
             KeyRole::Signing => &P::SIGNING,
@@ -273,7 +274,7 @@ impl<P: IdemiaProfile> IdemiaDriver<P> {
     /// selected, and the transcripts show it re-selecting the ADF before MSE SET. Redundant for the
     /// card (MSE works with an EF of the ADF selected), reproduced for byte-exact traces.
     fn key_reference(&self, ch: &mut dyn CardChannel, role: KeyRole) -> Result<u8, CardError> {
-        match Self::key(role).key_reference {
+        match Self::spec(role).key_reference {
             KeyReference::Fixed(r) => Ok(r),
             KeyReference::PrKdf { prkdf } => {
                 let size = select_ef(ch, &prkdf)?;
@@ -300,42 +301,19 @@ impl<P: IdemiaProfile> IdemiaDriver<P> {
     }
 }
 
-impl<P: IdemiaProfile> Default for IdemiaDriver<P> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<P: IdemiaProfile> std::fmt::Debug for IdemiaDriver<P> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IdemiaDriver").field("card", &P::NAME).finish()
-    }
-}
-
 impl<P: IdemiaProfile> CardDriver for IdemiaDriver<P> {
-    fn has_signing_pin(&self) -> bool {
-        // PIN1 for authentication, PIN2 for qualified signatures (cards.md §2.4, §2.8).
-        true
-    }
-
     fn name(&self) -> &'static str {
         P::NAME
     }
 
-    fn key_algorithm(&self, role: KeyRole) -> KeyAlgorithm {
-        Self::key(role).algorithm
-    }
-
-    fn signature_algorithms(&self, role: KeyRole) -> Vec<SignatureAlgorithm> {
-        let key = Self::key(role);
-        match key.input {
+    fn key(&self, role: KeyRole) -> KeyInfo {
+        let key = Self::spec(role);
+        let schemes = match key.input {
             SignatureInput::EcdsaHash => SignatureAlgorithm::ecdsa(key.hashes),
             SignatureInput::RsaDigestInfo | SignatureInput::RsaHash => SignatureAlgorithm::rsa_pkcs1(key.hashes),
-        }
-    }
-
-    fn pin_policy(&self, role: KeyRole) -> PinPolicy {
-        Self::key(role).pin
+        };
+        // PIN1 in MAIN for authentication, PIN2 in QSCD for qualified signatures (cards.md §2.4).
+        typed_pin_key(role, key.algorithm, schemes, key.pin, pin1_pin2(role))
     }
 
     fn certificate(&self, ch: &mut dyn CardChannel, kind: CertificateKind) -> Result<Vec<u8>, CardError> {
@@ -357,14 +335,14 @@ impl<P: IdemiaProfile> CardDriver for IdemiaDriver<P> {
                     KeyRole::Signing => signing,
                 };
                 let resp = exchange(ch, &iso7816::select(0x09, 0x04, &path, Some(SHORT_MAX_LE)))?;
-                fcp_size(resp)?
+                iso7816::selected_file_size(resp)?
             }
             CertificateLocation::Pkcs15 { odf } => Self::select_pkcs15_certificate(ch, role, odf)?,
         };
         // Exact-length chunks of C0 bytes: libelectronic-id treats any other answer length as an
         // error, and OpenSC caps IDEMIA reads at C0 for a reader bug (cards.md §2.1, §2.3).
         let data = iso7816::read_exact(ch, size, READ_CHUNK)?;
-        der_certificate(data)
+        certificate_in_file(data)
     }
 
     fn pin_info(&self, ch: &mut dyn CardChannel, role: KeyRole) -> Result<PinInfo, CardError> {
@@ -373,7 +351,7 @@ impl<P: IdemiaProfile> CardDriver for IdemiaDriver<P> {
             KeyRole::Authentication => select_adf(ch, &MAIN_AID)?,
             KeyRole::Signing => select_adf(ch, &ADF2_QSCD_AID)?,
         }
-        let pin_ref = Self::key(role).pin_reference;
+        let pin_ref = Self::spec(role).pin_reference;
         let data = exchange(ch, &get_pin_data(pin_ref))?.ok("GET DATA (PIN retry counter)")?;
         parse_pin_data(&data, pin_ref)
     }
@@ -385,7 +363,7 @@ impl<P: IdemiaProfile> CardDriver for IdemiaDriver<P> {
         pin: &Pin,
         digest: &Digest,
     ) -> Result<Signature, CardError> {
-        let key = Self::key(role);
+        let key = Self::spec(role);
         // Everything that can fail without the card is checked before a PIN try can be spent.
         let input = Self::signature_input(key, digest)?;
         key.pin.check(pin)?;
@@ -398,12 +376,7 @@ impl<P: IdemiaProfile> CardDriver for IdemiaDriver<P> {
             KeyRole::Authentication => TEMPLATE_AT,
             KeyRole::Signing => TEMPLATE_DST,
         };
-        let mse = exchange(ch, &mse_set(template, key.mse_algorithm, key_ref))?;
-        match mse.sw.0 {
-            0x9000 => {}
-            0x6A88 => return Err(CardError::Unsupported("this key is not on the card")),
-            _ => return Err(CardError::status(mse.sw, "MSE SET")),
-        }
+        iso7816::mse_status(exchange(ch, &mse_set(template, key.mse_algorithm, key_ref))?.sw)?;
         iso7816::run_verify(ch, &iso7816::verify(key.pin_reference, block))?;
         // Le = 00: the card answers the whole signature (96 bytes for P-384, 256 for RSA-2048).
         let (cmd, during) = match role {
@@ -416,16 +389,7 @@ impl<P: IdemiaProfile> CardDriver for IdemiaDriver<P> {
                 "PSO COMPUTE DIGITAL SIGNATURE",
             ),
         };
-        let resp = exchange(ch, &cmd)?;
-        let bytes = match resp.sw.0 {
-            0x9000 => resp.data,
-            0x6982 => return Err(CardError::PinRequired),
-            0x6983 => return Err(PinFailure::Blocked.into()),
-            _ => return Err(CardError::status(resp.sw, during)),
-        };
-        if bytes.len() != signature_len(key.algorithm) {
-            return Err(CardError::Malformed("signature of unexpected length"));
-        }
+        let bytes = iso7816::signature_answer(exchange(ch, &cmd)?, during, key.algorithm)?;
         Ok(Signature {
             bytes,
             algorithm: Self::scheme(key, digest.algorithm()),
@@ -444,14 +408,6 @@ fn ecdsa_input(hash: &[u8], len: usize) -> Vec<u8> {
     out
 }
 
-/// Length of the signature a key produces: raw `r || s`, or the RSA modulus size.
-fn signature_len(alg: KeyAlgorithm) -> usize {
-    match alg {
-        KeyAlgorithm::Ec(curve) => 2 * curve.scalar_len(),
-        KeyAlgorithm::Rsa { bits } => usize::from(bits).div_ceil(8),
-    }
-}
-
 /// SELECT an application by AID, no answer data (`00 A4 04 0C`, cards.md §2.2).
 fn select_adf(ch: &mut dyn CardChannel, aid: &[u8]) -> Result<(), CardError> {
     exchange(ch, &iso7816::select_aid(aid, 0x0C))?.check("SELECT application")
@@ -468,29 +424,7 @@ fn select_ef(ch: &mut dyn CardChannel, path: &[u8]) -> Result<usize, CardError> 
         _ => return Err(CardError::Malformed("PKCS#15 path of odd length")),
     };
     let resp = exchange(ch, &iso7816::select(p1, 0x04, path, Some(SHORT_MAX_LE)))?;
-    fcp_size(resp)
-}
-
-/// The EF size in the FCP a SELECT answered; an absent file means an absent certificate or key.
-fn fcp_size(resp: crate::apdu::Response) -> Result<usize, CardError> {
-    match resp.sw.0 {
-        0x9000 => iso7816::fcp_file_size(&resp.data),
-        0x6A82 => Err(CardError::Unsupported("the file is not on the card")),
-        _ => Err(CardError::status(resp.sw, "SELECT FILE")),
-    }
-}
-
-/// The DER certificate at the start of a certificate file (trailing padding removed).
-fn der_certificate(mut data: Vec<u8>) -> Result<Vec<u8>, CardError> {
-    if data.first() != Some(&SEQUENCE_BYTE) {
-        return Err(CardError::Unsupported("no certificate in this file"));
-    }
-    let total = tlv::der_total_length(&data)?;
-    if total > data.len() {
-        return Err(CardError::Malformed("certificate longer than its file"));
-    }
-    data.truncate(total);
-    Ok(data)
+    iso7816::selected_file_size(resp)
 }
 
 /// The path of the first certificate in a CDF: `x509Certificate` SEQUENCE → `[1]` typeAttributes →
@@ -586,8 +520,6 @@ const ODF_CDF: u32 = 0xA4;
 const CONTEXT_1: u32 = 0xA1;
 /// DER SEQUENCE.
 const SEQUENCE: u32 = 0x30;
-/// The first byte of a DER certificate.
-const SEQUENCE_BYTE: u8 = 0x30;
 /// DER OCTET STRING.
 const OCTET_STRING: u32 = 0x04;
 /// DER INTEGER.
@@ -596,6 +528,7 @@ const INTEGER: u32 = 0x02;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::PinFailure;
     use crate::transcript::ScriptedChannel;
 
     const SELECT_AWP: &str = "00 A4 04 0C 0D E8 28 BD 08 0F F2 50 4F 54 20 41 57 50";

@@ -12,19 +12,18 @@ use crate::atr::{Atr, AtrPattern};
 use crate::error::CardError;
 use crate::hash::Digest;
 use crate::pin::{Pin, PinPolicy};
-use crate::token::{CardInfo, CertificateKind, KeyAlgorithm, KeyRole, PinInfo, Signature, SignatureAlgorithm};
+use crate::tlv;
+use crate::token::{
+    CardInfo, CertificateKind, KeyAlgorithm, KeyInfo, KeyRole, PinEntry, PinInfo, Signature, SignatureAlgorithm,
+};
 use crate::transport::CardChannel;
 
 /// One card family's logic.
 pub trait CardDriver: Send + Sync {
     /// Human name of the card ("Belgian eID (applet 1.8)").
     fn name(&self) -> &'static str;
-    /// Key algorithm of a role.
-    fn key_algorithm(&self, role: KeyRole) -> KeyAlgorithm;
-    /// Signature schemes a role's key offers.
-    fn signature_algorithms(&self, role: KeyRole) -> Vec<SignatureAlgorithm>;
-    /// PIN rules of a role.
-    fn pin_policy(&self, role: KeyRole) -> PinPolicy;
+    /// What the key of a role is: algorithm, signature schemes, PIN rules and the PIN's name.
+    fn key(&self, role: KeyRole) -> KeyInfo;
     /// Reads a certificate; returns exactly the DER (trailing file padding removed).
     fn certificate(&self, ch: &mut dyn CardChannel, kind: CertificateKind) -> Result<Vec<u8>, CardError>;
     /// Reads the PIN state without spending a try.
@@ -32,14 +31,51 @@ pub trait CardDriver: Send + Sync {
     /// Verifies the PIN and signs the digest. A wrong PIN is reported, never retried.
     fn sign(&self, ch: &mut dyn CardChannel, role: KeyRole, pin: &Pin, digest: &Digest)
         -> Result<Signature, CardError>;
-    /// Whether the signing key has a PIN of its own (PIN2), distinct from the authentication PIN.
-    fn has_signing_pin(&self) -> bool {
-        false
-    }
     /// Card facts (serial, versions).
     fn card_info(&self, _ch: &mut dyn CardChannel) -> Result<CardInfo, CardError> {
         Ok(CardInfo::default())
     }
+}
+
+/// The key of `role` on a card whose PIN is typed in eidlink's dialog and sent by the driver (PIN-pad
+/// readers change `entry` in the transport's token, which knows the reader).
+fn typed_pin_key(
+    role: KeyRole,
+    algorithm: KeyAlgorithm,
+    schemes: Vec<SignatureAlgorithm>,
+    pin: PinPolicy,
+    pin_label: &'static str,
+) -> KeyInfo {
+    KeyInfo {
+        role,
+        algorithm,
+        schemes,
+        pin,
+        pin_label,
+        entry: PinEntry::Dialog,
+    }
+}
+
+/// The name of a role's PIN on cards with PIN1 for authentication and PIN2 for qualified signatures,
+/// as their documents call them (cards.md §2.4, §2.8).
+const fn pin1_pin2(role: KeyRole) -> &'static str {
+    match role {
+        KeyRole::Authentication => "PIN1",
+        KeyRole::Signing => "PIN2",
+    }
+}
+
+/// The DER certificate at the start of a certificate file, its padding removed.
+fn certificate_in_file(mut data: Vec<u8>) -> Result<Vec<u8>, CardError> {
+    if data.first() != Some(&0x30) {
+        return Err(CardError::Unsupported("no certificate in this file"));
+    }
+    let total = tlv::der_total_length(&data)?;
+    if total > data.len() {
+        return Err(CardError::Malformed("certificate longer than its file"));
+    }
+    data.truncate(total);
+    Ok(data)
 }
 
 /// A registry entry: the ATRs of a card and how to make its driver.

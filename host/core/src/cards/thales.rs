@@ -19,14 +19,15 @@ use std::marker::PhantomData;
 
 use crate::apdu::{exchange, Command, SHORT_MAX_LE};
 use crate::atr::AtrPattern;
-use crate::cards::CardDriver;
-use crate::error::{CardError, PinFailure};
+use crate::cards::{certificate_in_file, pin1_pin2, typed_pin_key, CardDriver};
+use crate::error::CardError;
 use crate::hash::{Digest, HashAlgorithm};
 use crate::iso7816;
 use crate::pin::{ascii_padded_block, Pin, PinPolicy};
 use crate::tlv;
 use crate::token::{
-    CertificateKind, CryptoAlgorithm, Curve, KeyAlgorithm, KeyRole, Padding, PinInfo, Signature, SignatureAlgorithm,
+    CertificateKind, CryptoAlgorithm, Curve, KeyAlgorithm, KeyInfo, KeyRole, Padding, PinInfo, Signature,
+    SignatureAlgorithm,
 };
 use crate::transport::CardChannel;
 
@@ -109,7 +110,7 @@ pub struct ThalesKey {
 }
 
 /// The constants of one Thales card.
-pub trait ThalesProfile: 'static {
+pub trait ThalesProfile: std::fmt::Debug + Default + Send + Sync + 'static {
     /// Human name of the card.
     const NAME: &'static str;
     /// AID of the PKCS#15 application.
@@ -134,7 +135,7 @@ const SHA2: [HashAlgorithm; 4] = [
 /// (libelectronic-id FinEID.cpp/.hpp: auth PS256, key 01, PIN 11 with 4–12 digits; signing ECDSA, key
 /// 03, PIN 82 with 6–12 digits, certificate 5016/4335; the test card's certificates confirm the key
 /// types).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy)]
 pub struct FinEidV3;
 
 impl ThalesProfile for FinEidV3 {
@@ -163,7 +164,7 @@ impl ThalesProfile for FinEidV3 {
 
 /// FinEID v4: EC P-384 keys (libelectronic-id FinEID.cpp: ECDSA, auth key 01, signing key 02,
 /// certificate 5016/4332; PINs as v3).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy)]
 pub struct FinEidV4;
 
 impl ThalesProfile for FinEidV4 {
@@ -191,8 +192,9 @@ impl ThalesProfile for FinEidV4 {
 }
 
 /// The Thales family driver, parameterised by a card profile.
+#[derive(Debug, Default)]
 pub struct ThalesDriver<P: ThalesProfile> {
-    profile: PhantomData<fn() -> P>,
+    profile: PhantomData<P>,
 }
 
 impl<P: ThalesProfile> ThalesDriver<P> {
@@ -201,7 +203,7 @@ impl<P: ThalesProfile> ThalesDriver<P> {
         Self { profile: PhantomData }
     }
 
-    fn key(role: KeyRole) -> &'static ThalesKey {
+    fn spec(role: KeyRole) -> &'static ThalesKey {
         match role {
             KeyRole::Authentication => &P::AUTHENTICATION,
             KeyRole::Signing => &P::SIGNING,
@@ -224,45 +226,22 @@ impl<P: ThalesProfile> ThalesDriver<P> {
     }
 }
 
-impl<P: ThalesProfile> Default for ThalesDriver<P> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<P: ThalesProfile> std::fmt::Debug for ThalesDriver<P> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ThalesDriver").field("card", &P::NAME).finish()
-    }
-}
-
 impl<P: ThalesProfile> CardDriver for ThalesDriver<P> {
-    fn has_signing_pin(&self) -> bool {
-        // PIN1 for authentication, PIN2 for qualified signatures (cards.md §2.4, §2.8).
-        true
-    }
-
     fn name(&self) -> &'static str {
         P::NAME
     }
 
-    fn key_algorithm(&self, role: KeyRole) -> KeyAlgorithm {
-        Self::key(role).algorithm
-    }
-
-    fn signature_algorithms(&self, role: KeyRole) -> Vec<SignatureAlgorithm> {
-        let key = Self::key(role);
-        key.hashes.iter().map(|&h| Self::scheme(key, h)).collect()
-    }
-
-    fn pin_policy(&self, role: KeyRole) -> PinPolicy {
-        Self::key(role).pin
+    fn key(&self, role: KeyRole) -> KeyInfo {
+        let key = Self::spec(role);
+        let schemes = key.hashes.iter().map(|&h| Self::scheme(key, h)).collect();
+        // PIN1 for authentication, PIN2 for qualified signatures (cards.md §2.8).
+        typed_pin_key(role, key.algorithm, schemes, key.pin, pin1_pin2(role))
     }
 
     fn certificate(&self, ch: &mut dyn CardChannel, kind: CertificateKind) -> Result<Vec<u8>, CardError> {
         let key = match kind {
-            CertificateKind::Authentication => Self::key(KeyRole::Authentication),
-            CertificateKind::Signing => Self::key(KeyRole::Signing),
+            CertificateKind::Authentication => Self::spec(KeyRole::Authentication),
+            CertificateKind::Signing => Self::spec(KeyRole::Signing),
             CertificateKind::IntermediateCa | CertificateKind::Root => {
                 return Err(CardError::Unsupported("this card carries no CA certificates"))
             }
@@ -270,29 +249,16 @@ impl<P: ThalesProfile> CardDriver for ThalesDriver<P> {
         exchange(ch, &iso7816::select_aid(P::AID, 0x0C))?.check("SELECT application")?;
         // P1 08: path from the MF; P2 04 + Le 00: the card answers the FCP, whose tag 81 is the size.
         let resp = exchange(ch, &iso7816::select(0x08, 0x04, key.certificate, Some(SHORT_MAX_LE)))?;
-        let size = match resp.sw.0 {
-            0x9000 => iso7816::fcp_file_size(&resp.data)?,
-            0x6A82 => return Err(CardError::Unsupported("this certificate is not on the card")),
-            _ => return Err(CardError::status(resp.sw, "SELECT FILE")),
-        };
+        let size = iso7816::selected_file_size(resp)?;
         // Le = 00 and the card's own chunk size (181 bytes on the test cards), as the reference
         // middleware reads these files.
-        let mut data = iso7816::read_advancing(ch, size)?;
-        if data.first() != Some(&0x30) {
-            return Err(CardError::Unsupported("no certificate in this file"));
-        }
-        let total = tlv::der_total_length(&data)?;
-        if total > data.len() {
-            return Err(CardError::Malformed("certificate longer than its file"));
-        }
-        data.truncate(total);
-        Ok(data)
+        certificate_in_file(iso7816::read_advancing(ch, size)?)
     }
 
     /// No SELECT first: the transcripts send GET DATA straight after the certificate read, with the
     /// PKCS#15 application that read selected (the card's PINs are global to it).
     fn pin_info(&self, ch: &mut dyn CardChannel, role: KeyRole) -> Result<PinInfo, CardError> {
-        let pin_ref = Self::key(role).pin_reference;
+        let pin_ref = Self::spec(role).pin_reference;
         let data = exchange(ch, &get_pin_data(pin_ref))?.ok("GET DATA (PIN retry counter)")?;
         let tries_left = tlv::find_path(&data, &[0xA0, 0xDF21])?
             .and_then(|v| v.first().copied())
@@ -312,7 +278,7 @@ impl<P: ThalesProfile> CardDriver for ThalesDriver<P> {
         pin: &Pin,
         digest: &Digest,
     ) -> Result<Signature, CardError> {
-        let key = Self::key(role);
+        let key = Self::spec(role);
         // Everything that can fail without the card is checked before a PIN try can be spent.
         let algorithm = mse_algorithm(key.scheme, digest.algorithm())?;
         if !key.hashes.contains(&digest.algorithm()) {
@@ -322,12 +288,7 @@ impl<P: ThalesProfile> CardDriver for ThalesDriver<P> {
         let block = ascii_padded_block(pin, PIN_BLOCK_LEN, PIN_PAD)?;
 
         iso7816::run_verify(ch, &iso7816::verify(key.pin_reference, block))?;
-        let mse = exchange(ch, &mse_set(algorithm, key.key_reference))?;
-        match mse.sw.0 {
-            0x9000 => {}
-            0x6A88 => return Err(CardError::Unsupported("this key is not on the card")),
-            _ => return Err(CardError::status(mse.sw, "MSE SET")),
-        }
+        iso7816::mse_status(exchange(ch, &mse_set(algorithm, key.key_reference))?.sw)?;
         let hashed = exchange(ch, &pso_hash(digest.as_bytes()))?;
         match hashed.sw.0 {
             0x9000 => {}
@@ -335,19 +296,7 @@ impl<P: ThalesProfile> CardDriver for ThalesDriver<P> {
             _ => return Err(CardError::status(hashed.sw, "PSO HASH")),
         }
         let resp = exchange(ch, &Command::new(0x00, 0x2A, 0x9E, 0x9A).with_le(SHORT_MAX_LE))?;
-        let bytes = match resp.sw.0 {
-            0x9000 => resp.data,
-            0x6982 => return Err(CardError::PinRequired),
-            0x6983 => return Err(PinFailure::Blocked.into()),
-            _ => return Err(CardError::status(resp.sw, "PSO COMPUTE DIGITAL SIGNATURE")),
-        };
-        let expected = match key.algorithm {
-            KeyAlgorithm::Ec(curve) => 2 * curve.scalar_len(),
-            KeyAlgorithm::Rsa { bits } => usize::from(bits).div_ceil(8),
-        };
-        if bytes.len() != expected {
-            return Err(CardError::Malformed("signature of unexpected length"));
-        }
+        let bytes = iso7816::signature_answer(resp, "PSO COMPUTE DIGITAL SIGNATURE", key.algorithm)?;
         Ok(Signature {
             bytes,
             algorithm: Self::scheme(key, digest.algorithm()),
@@ -416,6 +365,7 @@ const PIN_PAD: u8 = 0x00;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::PinFailure;
     use crate::transcript::ScriptedChannel;
 
     fn digest(alg: HashAlgorithm, byte: u8) -> Digest {
@@ -483,7 +433,7 @@ mod tests {
             &digest(HashAlgorithm::Sha3_256, 1),
         );
         assert!(matches!(out, Err(CardError::Unsupported(_))), "{out:?}");
-        let schemes = ThalesDriver::<FinEidV3>::new().signature_algorithms(KeyRole::Authentication);
+        let schemes = ThalesDriver::<FinEidV3>::new().key(KeyRole::Authentication).schemes;
         assert!(schemes.iter().all(|s| s.padding == Padding::Pss));
         assert_eq!(ch.sent(), 0);
     }

@@ -4,7 +4,7 @@ use crate::cards::CardDriver;
 use crate::error::CardError;
 use crate::hash::Digest;
 use crate::token::{
-    CardInfo, CertificateKind, KeyInfo, KeyRole, PinEntry, PinInfo, PinInput, Signature, Slot, Token, TokenSession,
+    CardInfo, CertificateKind, KeyInfo, KeyRole, PinInfo, PinInput, Signature, Slot, Token, TokenSession,
 };
 use crate::transport::{CardChannel, CardTransport};
 
@@ -51,7 +51,7 @@ impl<T: CardTransport> Token for CardToken<T> {
     }
 
     fn key(&self, role: KeyRole) -> Option<KeyInfo> {
-        Some(key_of(self.driver.as_ref(), role))
+        Some(self.driver.key(role))
     }
 
     fn session(&mut self) -> Result<Box<dyn TokenSession + '_>, CardError> {
@@ -83,30 +83,11 @@ impl TokenSession for CardSession<'_> {
     }
 
     fn sign(&mut self, role: KeyRole, pin: PinInput<'_>, digest: &Digest) -> Result<Signature, CardError> {
-        let key = key_of(self.driver, role);
+        let key = self.driver.key(role);
         key.check(pin, digest)?;
         match pin {
             PinInput::Typed(pin) => self.driver.sign(self.ch.as_mut(), role, pin, digest),
             PinInput::External => Err(CardError::Unsupported("PIN entry on the reader")),
         }
-    }
-}
-
-/// What a driver says of the key of `role`.
-fn key_of(driver: &dyn CardDriver, role: KeyRole) -> KeyInfo {
-    let pin_label = match (driver.has_signing_pin(), role) {
-        (false, _) => "PIN",
-        (true, KeyRole::Authentication) => "PIN1",
-        (true, KeyRole::Signing) => "PIN2",
-    };
-    KeyInfo {
-        role,
-        algorithm: driver.key_algorithm(role),
-        schemes: driver.signature_algorithms(role),
-        pin: driver.pin_policy(role),
-        pin_label,
-        // Our drivers send the PIN they are given; PIN-pad readers come with PC/SC part 10 support
-        // in the transport.
-        entry: PinEntry::Dialog,
     }
 }

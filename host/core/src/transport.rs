@@ -13,6 +13,13 @@ use crate::error::ErrorClass;
 pub trait CardChannel {
     /// Sends one command APDU and returns the raw response, data followed by SW1 SW2.
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError>;
+
+    /// After [`TransportError::CardReset`]: makes the channel usable again on the same card, which
+    /// has lost its selection and security state (PC/SC: reconnect without a further reset). A channel
+    /// that cannot recover says so with the reset itself.
+    fn recover_from_reset(&mut self) -> Result<(), TransportError> {
+        Err(TransportError::CardReset)
+    }
 }
 
 /// A card in a reader, able to open exclusive sessions.

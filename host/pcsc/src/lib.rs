@@ -213,6 +213,14 @@ impl CardChannel for PcscChannel<'_> {
         tracing::trace!(target: "eidlink::apdu", "< {}", eidlink_core::transcript::hex_spaced(&buf));
         Ok(buf)
     }
+
+    fn recover_from_reset(&mut self) -> Result<(), TransportError> {
+        // SCardReconnect with SCARD_LEAVE_CARD: a new handle on the card as the reset left it, within
+        // our transaction (pcsc-lite SCardReconnect; the same call as `begin` makes at connect).
+        self.tx
+            .reconnect(ShareMode::Shared, Protocols::ANY, Disposition::LeaveCard)
+            .map_err(map_error)
+    }
 }
 
 /// The PC/SC backend of the token layer: every reader, a driver chosen by ATR for each card.

@@ -90,32 +90,25 @@ fn explain_text(purpose: Purpose) -> Text {
 
 /// The host, big and first: what the user must check.
 fn site_header(ui: &mut Ui, lang: Language, origin: &Origin) {
-    Frame::new()
-        .fill(ui.visuals().faint_bg_color)
-        .stroke(ui.visuals().widgets.noninteractive.bg_stroke)
-        .corner_radius(CornerRadius::same(6))
-        .inner_margin(Margin::symmetric(12, 8))
-        .show(ui, |ui| {
-            ui.set_width(ui.available_width());
-            ui.spacing_mut().item_spacing.y = 2.0;
-            ui.label(RichText::new(Text::RequestFrom.get(lang)).size(SMALL).weak());
-            let host = RichText::new(origin.host())
-                .size(HOST_SIZE)
-                .strong()
-                .color(ui.visuals().strong_text_color());
-            ui.add(egui::Label::new(host).wrap());
-            if !origin.is_secure() {
-                let text = i18n::fill(lang, Text::NotSecure, &[("origin", origin.as_str())]);
-                let color = ui.visuals().error_fg_color;
-                let bg = ui.visuals().panel_fill;
-                ui.horizontal_top(|ui| {
-                    warning_icon(ui, color, bg);
-                    ui.add(egui::Label::new(RichText::new(text).color(color)).wrap());
-                });
-            } else if origin.port().is_some() {
-                ui.label(RichText::new(origin.as_str()).weak());
-            }
-        });
+    boxed(ui, 6, Margin::symmetric(12, 8), |ui| {
+        ui.label(RichText::new(Text::RequestFrom.get(lang)).size(SMALL).weak());
+        let host = RichText::new(origin.host())
+            .size(HOST_SIZE)
+            .strong()
+            .color(ui.visuals().strong_text_color());
+        ui.add(egui::Label::new(host).wrap());
+        if !origin.is_secure() {
+            let text = i18n::fill(lang, Text::NotSecure, &[("origin", origin.as_str())]);
+            let color = ui.visuals().error_fg_color;
+            let bg = ui.visuals().panel_fill;
+            ui.horizontal_top(|ui| {
+                warning_icon(ui, color, bg);
+                ui.add(egui::Label::new(RichText::new(text).color(color)).wrap());
+            });
+        } else if origin.port().is_some() {
+            ui.label(RichText::new(origin.as_str()).weak());
+        }
+    });
     ui.label(RichText::new(Text::CheckHost.get(lang)).size(SMALL).weak());
 }
 
@@ -251,23 +244,31 @@ fn details(ui: &mut Ui, lang: Language, r: &Ask) {
     // What is signed: the hash function and the fingerprint, full width so it never wraps early.
     if let Some(hash) = r.hash.as_ref().filter(|_| r.purpose == Purpose::Sign) {
         ui.add_space(2.0);
-        Frame::new()
-            .fill(ui.visuals().faint_bg_color)
-            .stroke(ui.visuals().widgets.noninteractive.bg_stroke)
-            .corner_radius(CornerRadius::same(4))
-            .inner_margin(Margin::symmetric(10, 6))
-            .show(ui, |ui| {
-                ui.set_width(ui.available_width());
-                ui.spacing_mut().item_spacing.y = 2.0;
-                let caption = i18n::fill(lang, Text::Fingerprint, &[("function", &display_text(&hash.function))]);
-                ui.label(RichText::new(caption).size(SMALL).weak());
-                let value = RichText::new(display_text(&hash.fingerprint))
-                    .monospace()
-                    .size(15.0)
-                    .strong();
-                ui.add(egui::Label::new(value).wrap());
-            });
+        boxed(ui, 4, Margin::symmetric(10, 6), |ui| {
+            let caption = i18n::fill(lang, Text::Fingerprint, &[("function", &display_text(&hash.function))]);
+            ui.label(RichText::new(caption).size(SMALL).weak());
+            let value = RichText::new(display_text(&hash.fingerprint))
+                .monospace()
+                .size(15.0)
+                .strong();
+            ui.add(egui::Label::new(value).wrap());
+        });
     }
+}
+
+/// A full-width box on the faint background with tight lines: what the user must read closely (the
+/// site, the fingerprint of what is signed).
+fn boxed(ui: &mut Ui, corner: u8, margin: Margin, content: impl FnOnce(&mut Ui)) {
+    Frame::new()
+        .fill(ui.visuals().faint_bg_color)
+        .stroke(ui.visuals().widgets.noninteractive.bg_stroke)
+        .corner_radius(CornerRadius::same(corner))
+        .inner_margin(margin)
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.spacing_mut().item_spacing.y = 2.0;
+            content(ui);
+        });
 }
 
 /// A framed line of text in `color`; `solid` (white on `color`) for the last-try warning.

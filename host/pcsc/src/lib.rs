@@ -106,10 +106,21 @@ impl PcscTransport {
     /// Connects (shared, T=0 or T=1) to the card in `reader`.
     pub fn connect(ctx: &Context, reader: &str) -> Result<Self, TransportError> {
         let cname = CString::new(reader).map_err(|_| TransportError::ReaderUnavailable)?;
-        let card = ctx
+        let mut card = ctx
             .connect(&cname, ShareMode::Shared, Protocols::ANY)
             .map_err(map_error)?;
-        let status = card.status2_owned().map_err(map_error)?;
+        // A reset by another application between our connect and our first call (a session of
+        // another program ending with a reset, say) invalidates the new handle at once: reconnect
+        // once, leaving the card as it is, and read the status of the card as the reset left it.
+        let status = match card.status2_owned() {
+            Err(pcsc::Error::ResetCard) => {
+                card.reconnect(ShareMode::Shared, Protocols::ANY, Disposition::LeaveCard)
+                    .map_err(map_error)?;
+                card.status2_owned()
+            }
+            other => other,
+        }
+        .map_err(map_error)?;
         Ok(Self {
             atr: Atr(status.atr().to_vec()),
             card: Some(card),

@@ -8,15 +8,15 @@ mod support;
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use support::{pin_program, require, screenshot_dir, Display};
+use support::{pin_command, require, screenshot_dir, Display};
 
 const LANGS: [&str; 4] = ["fr", "nl", "de", "en"];
 
 fn shoot(display: &Display, request: &str, path: &Path) {
-    let mut child = Command::new(pin_program())
+    let mut child = pin_command()
         .arg("--screenshot")
         .arg(path)
         .env("DISPLAY", display.name())

@@ -152,6 +152,14 @@ impl Text {
                 "Ihre Karte kann nicht verwendet werden",
                 "Your card cannot be used",
             ],
+            // Windows stops its Smart Card service when no reader is plugged in and starts it
+            // when one is: there, no service mostly means no reader.
+            DoStartService if cfg!(windows) => [
+                "Branchez votre lecteur de cartes : Windows démarre alors le service des cartes à puce.",
+                "Sluit uw kaartlezer aan: Windows start dan de chipkaartdienst.",
+                "Schließen Sie Ihren Kartenleser an: Windows startet dann den Chipkartendienst.",
+                "Connect your card reader: Windows then starts the smart-card service.",
+            ],
             DoStartService => [
                 "Démarrez le service des cartes à puce (pcscd).",
                 "Start de chipkaartdienst (pcscd).",

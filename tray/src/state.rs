@@ -151,6 +151,9 @@ impl fmt::Display for Action {
     // English; the window translates by variant.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::StartService if cfg!(windows) => {
+                f.write_str("Connect your card reader: Windows then starts the smart-card service")
+            }
             Self::StartService => f.write_str("Start the smart-card service (pcscd)"),
             Self::ConnectReader => f.write_str("Connect a card reader"),
             Self::InsertCard => f.write_str("Insert your card"),

@@ -49,9 +49,21 @@ pub fn wait_for_window(display: &Display, title: &str, timeout: Duration) -> Str
     display.wait_window(title, timeout).expect("the window shows")
 }
 
-/// The PIN program under test.
-pub fn pin_program() -> &'static str {
-    env!("CARGO_BIN_EXE_eidlink-pin")
+/// The PIN program under test: this build's, or the program EIDLINK_TEST_PIN names, run through
+/// EIDLINK_TEST_PIN_RUNNER when set (installer/windows/wine-test.sh: `eidlink-pin.exe` under
+/// `wine`).
+pub fn pin_command() -> Command {
+    let Some(exe) = std::env::var_os("EIDLINK_TEST_PIN") else {
+        return Command::new(env!("CARGO_BIN_EXE_eidlink-pin"));
+    };
+    match std::env::var_os("EIDLINK_TEST_PIN_RUNNER") {
+        Some(runner) => {
+            let mut command = Command::new(runner);
+            command.arg(exe);
+            command
+        }
+        None => Command::new(exe),
+    }
 }
 
 /// A running `eidlink-pin`, its stdout read line by line on a thread.
@@ -63,7 +75,7 @@ pub struct PinProcess {
 
 impl PinProcess {
     pub fn spawn(display: &Display) -> PinProcess {
-        let mut child = Command::new(pin_program())
+        let mut child = pin_command()
             .env("DISPLAY", display.name())
             .env_remove("WAYLAND_DISPLAY")
             .env("LANG", "C.UTF-8")
@@ -137,7 +149,14 @@ impl Drop for PinProcess {
 
 /// `target/screenshots/`.
 pub fn screenshot_dir() -> PathBuf {
-    eidlink_tests::xvfb::screenshot_dir().expect("target/screenshots")
+    let dir = eidlink_tests::xvfb::screenshot_dir().expect("target/screenshots");
+    if std::env::var_os("EIDLINK_TEST_PIN").is_none() {
+        return dir;
+    }
+    // Another build's windows (the Windows .exe under Wine) beside this build's, not over them.
+    let dir = dir.join("windows");
+    std::fs::create_dir_all(&dir).expect("target/screenshots/windows");
+    dir
 }
 
 /// Grabs a window into a PNG (review aid only).

@@ -238,6 +238,10 @@ impl CliError {
 
 fn card_message(e: &CardError) -> String {
     match e {
+        CardError::Transport(TransportError::NoService) if cfg!(windows) => {
+            // Windows stops the Smart Card service while no reader is plugged in.
+            "the smart card service is not running: connect a card reader (Windows starts the Smart Card service then), or start it (sc start SCardSvr)".to_owned()
+        }
         CardError::Transport(TransportError::NoService) => {
             "the smart card service is not running: start pcscd (sudo systemctl start pcscd)".to_owned()
         }

@@ -81,11 +81,10 @@ fn registrations(out: &mut dyn Write) -> io::Result<()> {
             places.push(("user", dir));
         }
         for (scope, dir) in places {
-            let path = Browser::manifest_path(&dir);
             let state = match register::check(b, &dir) {
                 Status::Absent => "not registered".to_owned(),
-                Status::Broken(why) => format!("BROKEN: {} {why}", path.display()),
-                Status::Ok(host) => format!("ok: {} -> {}", path.display(), host.display()),
+                Status::Broken(why) => format!("BROKEN: {why}"),
+                Status::Ok { manifest, host } => format!("ok: {} -> {}", manifest.display(), host.display()),
             };
             writeln!(out, "  {} ({scope}): {state}", b.name())?;
         }

@@ -340,26 +340,51 @@ pub fn uninstall(dir: &Path) -> Result<bool, RegisterError> {
 /// What a registration looks like on disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
-    /// No manifest.
+    /// No manifest (on Windows: no registry key naming one).
     Absent,
     /// A manifest that browsers cannot use, and why.
     Broken(String),
     /// A working manifest pointing at this host program.
-    Ok(PathBuf),
+    Ok {
+        /// The manifest the browser reads.
+        manifest: PathBuf,
+        /// The host program it starts.
+        host: PathBuf,
+    },
 }
 
-/// Checks the manifest in `dir` for `browser`: parses it, checks its name, the extension it allows
+/// The manifest `browser` reads for the registration in `dir`: on Windows the file that the
+/// browser's registry key names (`HKLM` for the system registration, wherever the installer put
+/// it, `HKCU` for the user's), elsewhere the file in `dir`. `None` when there is no key.
+fn registered_manifest(browser: Browser, dir: &Path) -> Result<Option<PathBuf>, String> {
+    #[cfg(windows)]
+    {
+        windows_registry::named_manifest(browser, dir)
+    }
+    #[cfg(not(windows))]
+    {
+        let _ = browser;
+        Ok(Some(Browser::manifest_path(dir)))
+    }
+}
+
+/// Checks the registration in `dir` for `browser` the way the browser reads it: finds the
+/// manifest (through the registry on Windows), parses it, checks its name, the extension it allows
 /// and that its host program exists and is executable.
 pub fn check(browser: Browser, dir: &Path) -> Status {
-    let path = Browser::manifest_path(dir);
+    let path = match registered_manifest(browser, dir) {
+        Ok(Some(path)) => path,
+        Ok(None) => return Status::Absent,
+        Err(why) => return Status::Broken(why),
+    };
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Status::Absent,
-        Err(e) => return Status::Broken(format!("unreadable: {e}")),
+        Err(e) if e.kind() == io::ErrorKind::NotFound && !cfg!(windows) => return Status::Absent,
+        Err(e) => return Status::Broken(format!("{}: unreadable: {e}", path.display())),
     };
     let manifest: Manifest = match serde_json::from_str(&text) {
         Ok(m) => m,
-        Err(e) => return Status::Broken(format!("not a valid manifest: {e}")),
+        Err(e) => return Status::Broken(format!("{}: not a valid manifest: {e}", path.display())),
     };
     let want = browser.manifest(Path::new(&manifest.path));
     if manifest.name != HOST_NAME || manifest.kind != "stdio" {
@@ -369,17 +394,19 @@ pub fn check(browser: Browser, dir: &Path) -> Status {
         return Status::Broken("does not allow the eidlink extension".to_owned());
     }
     let host = PathBuf::from(&manifest.path);
-    if !host.is_absolute() {
+    let host = if host.is_absolute() {
+        host
+    } else if cfg!(windows) {
+        // Chromium and Firefox on Windows read a relative path from the manifest's folder (the
+        // .msi's manifests say "eidlink-host.exe"); elsewhere it must be absolute.
+        path.parent().map_or(host.clone(), |d| d.join(&host))
+    } else {
         return Status::Broken(format!("host path {} is not absolute", host.display()));
-    }
+    };
     if !is_executable(&host) {
         return Status::Broken(format!("host {} is missing or not executable", host.display()));
     }
-    #[cfg(windows)]
-    if let Err(why) = windows_registry::check(browser, dir, &path) {
-        return Status::Broken(why);
-    }
-    Status::Ok(host)
+    Status::Ok { manifest: path, host }
 }
 
 /// The registry half of a Windows registration: the key whose default value is the manifest's
@@ -439,19 +466,19 @@ mod windows_registry {
         Ok(any)
     }
 
-    /// Whether the browser's key names `manifest`; why not otherwise.
-    pub(super) fn check(browser: Browser, dir: &Path, manifest: &Path) -> Result<(), String> {
+    /// The manifest the browser's key names, `None` when there is no key.
+    pub(super) fn named_manifest(browser: Browser, dir: &Path) -> Result<Option<PathBuf>, String> {
         let (root, name) = hive(dir);
         let key = browser.registry_key();
-        let value: String = root
-            .open_subkey(&key)
-            .and_then(|k| k.get_value(""))
-            .map_err(|e| format!("{name}\\{key}: {e}"))?;
-        if Path::new(&value) == manifest {
-            Ok(())
-        } else {
-            Err(format!("{name}\\{key} names {value}, not {}", manifest.display()))
-        }
+        let k = match root.open_subkey(&key) {
+            Ok(k) => k,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("{name}\\{key}: {e}")),
+        };
+        let value: String = k
+            .get_value("")
+            .map_err(|e| format!("{name}\\{key} has no manifest path: {e}"))?;
+        Ok(Some(PathBuf::from(value)))
     }
 }
 
@@ -565,9 +592,18 @@ mod tests {
         assert_eq!(check(Browser::Chromium, &dir), Status::Absent);
         let written = install(Browser::Chromium, &dir, &host).unwrap();
         assert_eq!(written, dir.join("org.eidlink.host.json"));
-        assert_eq!(check(Browser::Chromium, &dir), Status::Ok(host.clone()));
-        // A Chromium manifest does not serve Firefox.
+        assert_eq!(
+            check(Browser::Chromium, &dir),
+            Status::Ok {
+                manifest: written.clone(),
+                host: std::path::absolute(&host).unwrap()
+            }
+        );
+        // A Chromium manifest does not serve Firefox (on Windows, Firefox's key names none).
+        #[cfg(not(windows))]
         assert!(matches!(check(Browser::Firefox, &dir), Status::Broken(_)));
+        #[cfg(windows)]
+        assert_eq!(check(Browser::Firefox, &dir), Status::Absent);
         std::fs::remove_file(&host).unwrap();
         assert!(matches!(check(Browser::Chromium, &dir), Status::Broken(m) if m.contains("missing")));
         assert!(uninstall(&dir).unwrap());

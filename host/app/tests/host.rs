@@ -23,6 +23,23 @@ const HOST: &str = env!("CARGO_BIN_EXE_eidlink-host");
 const NONCE: &str = "dGhpcyBpcyBhIDMyLWJ5dGUgdGVzdCBub25jZSEhISE=";
 const ORIGIN: &str = "https://service.example.be";
 
+/// The host under test: this build's, or the program EIDLINK_TEST_HOST names, run through
+/// EIDLINK_TEST_HOST_RUNNER when set: installer/windows/wine-test.sh runs the card-free tests
+/// against the Windows `eidlink-host.exe` under `wine`.
+fn host_command() -> Command {
+    let Some(exe) = std::env::var_os("EIDLINK_TEST_HOST") else {
+        return Command::new(HOST);
+    };
+    match std::env::var_os("EIDLINK_TEST_HOST_RUNNER") {
+        Some(runner) => {
+            let mut command = Command::new(runner);
+            command.arg(exe);
+            command
+        }
+        None => Command::new(exe),
+    }
+}
+
 /// A user's home for one host run: config (PIN program, timeout) and data (log, history).
 struct Home {
     dir: PathBuf,
@@ -70,7 +87,7 @@ impl Home {
     }
 
     fn spawn(&self, extra_env: &[(&str, &str)]) -> Child {
-        self.spawn_via(Command::new(HOST), extra_env)
+        self.spawn_via(host_command(), extra_env)
     }
 
     /// Runs the host through `command` (a wrapper that ends by running the host with these arguments).
@@ -135,7 +152,7 @@ fn call(home: &Home, msg: &Value) -> Value {
 }
 
 fn call_env(home: &Home, msg: &Value, env: &[(&str, &str)]) -> Value {
-    call_via(home, Command::new(HOST), msg, env)
+    call_via(home, host_command(), msg, env)
 }
 
 fn call_via(home: &Home, command: Command, msg: &Value, env: &[(&str, &str)]) -> Value {
@@ -222,6 +239,30 @@ fn handshake_and_quit() {
     // The browser closing stdin before any command: a clean exit with only the version.
     let (frames, code, _) = exchange_raw(&home, b"", &[]);
     assert_eq!((frames.len(), code), (1, Some(0)));
+}
+
+/// Length bytes that a text-mode stdin would mangle (LF, CR, Ctrl-Z: end of file on Windows) are
+/// read as bytes: a `quit` padded to 0x0D0A and 0x1A0A bytes, and bad JSON of 0x1A bytes.
+#[test]
+fn frame_lengths_with_newline_and_end_of_file_bytes() {
+    let home = Home::new("", 5);
+    let quit = br#"{"command":"quit","arguments":{}}"#;
+    for len in [0x0D0A_usize, 0x1A0A, 0x0A0D] {
+        let mut body = quit.to_vec();
+        body.resize(len, b' ');
+        let input = frame(&body);
+        assert!(input[..4].iter().any(|b| [0x0A, 0x0D, 0x1A].contains(b)), "{len:#x}");
+        let (frames, code, _) = exchange_raw(&home, &input, &[]);
+        assert_eq!(frames.len(), 2, "{len:#x}: {frames:?}");
+        assert_eq!(frames[1], json!({}), "{len:#x}");
+        assert_eq!(code, Some(0), "{len:#x}");
+    }
+    let mut bad = b"{\"command\":\"quit\"".to_vec();
+    bad.resize(0x1A, b' ');
+    let (frames, code, _) = exchange_raw(&home, &frame(&bad), &[]);
+    assert_eq!(frames.len(), 2, "{frames:?}");
+    assert_error(&frames[1], "INVALID_ARGUMENT", "ERR_WEBEID_NATIVE_INVALID_ARGUMENT");
+    assert_eq!(code, Some(1));
 }
 
 #[test]
@@ -524,19 +565,31 @@ fn sign_with_another_cards_certificate_asks_for_that_card_until_the_timeout() {
 }
 
 #[test]
-fn no_card_and_no_service_are_told_apart() {
+fn an_empty_reader_is_no_card() {
     let card = insert(Profile::Belpic18);
     card.handle.remove();
     common::wait_reader(|atr| atr.is_none(), "the card to be removed");
     let home = Home::new("1234", 2);
     let reply = call(&home, &auth(ORIGIN));
     assert_error(&reply, "NO_CARD", "ERR_WEBEID_NATIVE_FATAL");
+}
+
+/// No smart-card service (pcsc-lite's socket missing; under Wine, its winscard stub): told at
+/// once, without a dialog, not as a missing card or reader.
+#[test]
+fn no_smart_card_service() {
+    let home = Home::new("1234", 2);
+    let started = Instant::now();
     let reply = call_env(
         &home,
         &auth(ORIGIN),
         &[("PCSCLITE_CSOCK_NAME", "/nonexistent/pcscd.comm")],
     );
     assert_error(&reply, "NO_PCSC_SERVICE", "ERR_WEBEID_NATIVE_FATAL");
+    let message = reply["error"]["message"].as_str().unwrap_or("");
+    assert!(message.contains("smart card service is not running"), "{reply}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(home.asks().is_empty());
 }
 
 /// The real PIN dialog (`eidlink-pin`, found next to the host as in a real install) under a private

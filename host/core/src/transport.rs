@@ -37,10 +37,10 @@ pub trait CardTransport: Send {
 #[non_exhaustive]
 pub enum TransportError {
     /// The smart-card service (pcscd, the Windows smart-card service) is not running.
-    #[error("the smart card service is not running (is pcscd running?)")]
+    #[error("the smart card service is not running (pcscd; on Windows, the Smart Card service)")]
     NoService,
     /// No card reader is connected.
-    #[error("no card reader found: connect a reader (and check that pcscd is running)")]
+    #[error("no card reader found: connect a reader (and check that the smart card service is running)")]
     NoReaders,
     /// The named reader is gone (unplugged).
     #[error("the card reader was disconnected")]

@@ -51,7 +51,17 @@ pub fn map_error(e: pcsc::Error) -> TransportError {
 
 /// Opens a PC/SC context.
 pub fn context() -> Result<Context, TransportError> {
-    Context::establish(Scope::User).map_err(map_error)
+    Context::establish(Scope::User).map_err(establish_error)
+}
+
+/// A context that cannot be established means no usable smart-card service. pcsc-lite (pcscd
+/// down) and Windows (the Smart Card service stopped) answer SCARD_E_NO_SERVICE, but Wine's
+/// winscard, a stub, answers SCARD_F_INTERNAL_ERROR: the user is told the same either way.
+fn establish_error(e: pcsc::Error) -> TransportError {
+    match e {
+        pcsc::Error::InternalError => TransportError::NoService,
+        other => map_error(other),
+    }
 }
 
 /// Lists readers and what is in them.
@@ -323,6 +333,21 @@ pub fn reader_name(name: &CStr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_context_that_cannot_be_established_is_no_service() {
+        assert_eq!(establish_error(pcsc::Error::InternalError), TransportError::NoService);
+        assert_eq!(establish_error(pcsc::Error::NoService), TransportError::NoService);
+        assert!(matches!(
+            establish_error(pcsc::Error::NoMemory),
+            TransportError::Other(_)
+        ));
+        // Only at establish time: later, an internal error is not a missing service.
+        assert!(matches!(
+            map_error(pcsc::Error::InternalError),
+            TransportError::Other(_)
+        ));
+    }
 
     #[test]
     fn errors_map_to_typed_errors() {

@@ -12,7 +12,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use eidlink_core::Atr;
-use pcsc::{Context, Scope, State, PNP_NOTIFICATION};
+use pcsc::{Context, State, PNP_NOTIFICATION};
 
 /// What changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -211,7 +211,7 @@ fn run<F: FnMut(MonitorEvent) -> bool>(shared: &Shared, options: MonitorOptions,
         if shared.stopped() {
             return;
         }
-        let ctx = match Context::establish(Scope::User) {
+        let ctx = match crate::context() {
             Ok(ctx) => ctx,
             Err(e) => {
                 tracing::debug!(error = %e, retry_in = ?backoff, "no PC/SC service");

@@ -8,6 +8,8 @@
 #    through the *installed* host and extension (tests/browser with EIDLINK_INSTALLED=1), then
 #    `dpkg -r` and `dpkg -P`, comparing the listing with the one taken before each time.
 # 2. Windows .msi: build installer/windows/eidlink.wxs with wixl and check its tables.
+# 3. Windows under Wine (installer/windows/wine-test.sh): the programs scripts/build-windows.sh
+#    built (EIDLINK_WINDOWS_BIN, or built here), and the .msi of them installed, upgraded, removed.
 #
 # The machine is left as it was: a failure purges the package on the way out.
 set -euo pipefail
@@ -179,6 +181,12 @@ compare purge
 
 log "installer: Windows .msi (wixl) and its tables"
 if bash installer/windows/test.sh; then pass "the .msi tables"; else fail "the .msi tables"; fi
+log "installer: the Windows programs and the real .msi under Wine"
+if bash installer/windows/wine-test.sh ${EIDLINK_WINDOWS_BIN:+"$EIDLINK_WINDOWS_BIN"}; then
+    pass "the Windows programs and the .msi under Wine"
+else
+    fail "the Windows programs and the .msi under Wine"
+fi
 
 echo "# installer tests took $(($(date +%s) - started)) s"
 echo "$passed passed, $failed failed"

@@ -10,7 +10,10 @@ EIDLINK_PACKAGES=(pcscd vsmartcard-vpcd libpcsclite-dev pkg-config opensc opensc
     # the browser end-to-end tests and the demo (Debian's browsers; never a browser download)
     chromium firefox-esr
     # installer/test.sh: the .deb (dpkg-shlibdeps, strip, man pages) and the .msi (wixl, msiinfo)
-    dpkg-dev binutils help2man man-db wixl msitools gcab)
+    dpkg-dev binutils help2man man-db wixl msitools gcab
+    # the Windows programs built here (scripts/build-windows.sh: Debian's Rust with its std source,
+    # mingw-w64) and run, installed and removed under Wine (installer/windows/wine-test.sh)
+    rustc-web cargo-web rust-web-src gcc-mingw-w64-x86-64 wine64 wine)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

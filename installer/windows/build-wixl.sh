@@ -1,21 +1,29 @@
 #!/usr/bin/env bash
-# Builds eidlink.msi from eidlink.wxs with wixl (msitools), here on Linux, to check the .wxs and
-# its tables (test.sh). The programs are stand-ins named as the real ones: wixl only packs them,
-# and the real .msi is built from the real Windows binaries by WiX on a Windows runner
-# (.github/workflows/windows.yml). wixl cannot build a UI nor run ICE validation.
+# Builds eidlink.msi from eidlink.wxs with wixl (msitools), here on Linux. With BINDIR (the
+# folder scripts/build-windows.sh prints) it packs the real Windows programs: the .msi that
+# wine-test.sh installs. Without it the programs are stand-ins named as the real ones, enough to
+# check the .wxs and its tables (test.sh and its mutations). WiX on a Windows runner builds the
+# same .wxs (.github/workflows/windows.yml). wixl cannot build a UI nor run ICE validation.
+# EIDLINK_MSI_VERSION overrides the version (wine-test.sh builds N+1 to test the upgrade).
 #
-#   bash installer/windows/build-wixl.sh [OUT.msi] [WXS]      (default target/windows/eidlink.msi)
+#   bash installer/windows/build-wixl.sh [OUT.msi] [WXS] [BINDIR]   (default target/windows/eidlink.msi)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 out=${1:-$ROOT/target/windows/eidlink.msi}
 wxs=${2:-$HERE/eidlink.wxs}
-VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$ROOT/Cargo.toml" | head -1)
+[ -n "$wxs" ] || wxs=$HERE/eidlink.wxs
+bindir=${3:-}
+VERSION=${EIDLINK_MSI_VERSION:-$(sed -n 's/^version = "\(.*\)"$/\1/p' "$ROOT/Cargo.toml" | head -1)}
 
 stand=$(mktemp -d /tmp/eidlink-wixl.XXXXXX)
 trap 'rm -rf "$stand"' EXIT
 for f in eidlink.exe eidlink-host.exe eidlink-pin.exe eidlink-tray.exe; do
-    printf 'stand-in for %s (wixl test build)\n' "$f" >"$stand/$f"
+    if [ -n "$bindir" ]; then
+        cp "$bindir/$f" "$stand/$f"
+    else
+        printf 'stand-in for %s (wixl test build)\n' "$f" >"$stand/$f"
+    fi
 done
 xpi="$ROOT/extension/dist/eidlink-firefox.xpi"
 [ -f "$xpi" ] || (cd "$ROOT/extension" && node build.mjs >/dev/null)

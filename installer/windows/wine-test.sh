@@ -92,6 +92,20 @@ registered_host() {
     printf '%s\n%s\n' "$manifest" "$host"
 }
 KEYS=(Google\\Chrome Microsoft\\Edge Mozilla)
+# Whether HIVE's keys for Chrome, Edge and Firefox name manifests of the host HOST (a file); says
+# what is wrong otherwise.
+keys_name_host() {
+    local hive=$1 want=$2 k key found ok=0
+    for k in "${KEYS[@]}"; do
+        key="$hive\\Software\\$k\\NativeMessagingHosts\\org.eidlink.host"
+        if found=$(registered_host "$key"); then
+            cmp -s "$(tail -1 <<<"$found")" "$want" || { ok=1; echo "$key: not the host $want" >&2; }
+        else
+            ok=1
+        fi
+    done
+    return $ok
+}
 
 # ---------------------------------------------------------------------------------- 1. programs
 log "Wine: the Windows programs in a fresh prefix"
@@ -121,14 +135,7 @@ fi
 
 ok=yes
 wine "$bin/eidlink.exe" install --user </dev/null >"$WORK/install.out" 2>&1 || { ok=no; cat "$WORK/install.out" >&2; }
-for k in "${KEYS[@]}"; do
-    key="HKCU\\Software\\$k\\NativeMessagingHosts\\org.eidlink.host"
-    if found=$(registered_host "$key"); then
-        cmp -s "$(tail -1 <<<"$found")" "$bin/eidlink-host.exe" || { ok=no; echo "$key: not this host" >&2; }
-    else
-        ok=no
-    fi
-done
+keys_name_host HKCU "$bin/eidlink-host.exe" || ok=no
 wine "$bin/eidlink.exe" diagnose </dev/null >"$WORK/diagnose.out" 2>&1 || true
 for b in "Google Chrome" "Microsoft Edge" "Firefox"; do
     grep -q "^  $b (user): ok: " "$WORK/diagnose.out" || { ok=no; echo "diagnose: $b (user) not ok" >&2; }
@@ -200,14 +207,7 @@ done
 for f in org.eidlink.host.chromium.json org.eidlink.host.firefox.json eidlink-firefox.xpi; do
     [ -f "$dir/$f" ] || { ok=no; echo "not installed: $dir/$f" >&2; }
 done
-for k in "${KEYS[@]}"; do
-    key="HKLM\\Software\\$k\\NativeMessagingHosts\\org.eidlink.host"
-    if found=$(registered_host "$key"); then
-        cmp -s "$(tail -1 <<<"$found")" "$bin/eidlink-host.exe" || { ok=no; echo "$key: not the installed host" >&2; }
-    else
-        ok=no
-    fi
-done
+keys_name_host HKLM "$bin/eidlink-host.exe" || ok=no
 # Windows puts a per-machine (ALLUSERS=1) install's ProgramMenuFolder in ProgramData; Wine 8.0's
 # msi resolves it to the installing user's Start menu whatever ALLUSERS says: either is the
 # shortcut (its removal is checked with the rest of the drive below).

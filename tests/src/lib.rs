@@ -32,6 +32,23 @@ pub mod tray;
 pub mod vpcd;
 pub mod xvfb;
 
+/// The program a test runs: `default` (this build's), or the one the environment variable `exe_var`
+/// names, started through the program `runner_var` names when that is set too. The Wine tests
+/// (installer/windows/wine-test.sh) run the Windows .exe files this way with `wine`.
+pub fn program_under_test(default: &str, exe_var: &str, runner_var: &str) -> std::process::Command {
+    let Some(exe) = std::env::var_os(exe_var) else {
+        return std::process::Command::new(default);
+    };
+    match std::env::var_os(runner_var) {
+        Some(runner) => {
+            let mut command = std::process::Command::new(runner);
+            command.arg(exe);
+            command
+        }
+        None => std::process::Command::new(exe),
+    }
+}
+
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 pub use card::{CardOptions, Profile, VirtualCard};

@@ -53,17 +53,11 @@ pub fn wait_for_window(display: &Display, title: &str, timeout: Duration) -> Str
 /// EIDLINK_TEST_PIN_RUNNER when set (installer/windows/wine-test.sh: `eidlink-pin.exe` under
 /// `wine`).
 pub fn pin_command() -> Command {
-    let Some(exe) = std::env::var_os("EIDLINK_TEST_PIN") else {
-        return Command::new(env!("CARGO_BIN_EXE_eidlink-pin"));
-    };
-    match std::env::var_os("EIDLINK_TEST_PIN_RUNNER") {
-        Some(runner) => {
-            let mut command = Command::new(runner);
-            command.arg(exe);
-            command
-        }
-        None => Command::new(exe),
-    }
+    eidlink_tests::program_under_test(
+        env!("CARGO_BIN_EXE_eidlink-pin"),
+        "EIDLINK_TEST_PIN",
+        "EIDLINK_TEST_PIN_RUNNER",
+    )
 }
 
 /// A running `eidlink-pin`, its stdout read line by line on a thread.

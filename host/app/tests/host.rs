@@ -27,17 +27,7 @@ const ORIGIN: &str = "https://service.example.be";
 /// EIDLINK_TEST_HOST_RUNNER when set: installer/windows/wine-test.sh runs the card-free tests
 /// against the Windows `eidlink-host.exe` under `wine`.
 fn host_command() -> Command {
-    let Some(exe) = std::env::var_os("EIDLINK_TEST_HOST") else {
-        return Command::new(HOST);
-    };
-    match std::env::var_os("EIDLINK_TEST_HOST_RUNNER") {
-        Some(runner) => {
-            let mut command = Command::new(runner);
-            command.arg(exe);
-            command
-        }
-        None => Command::new(exe),
-    }
+    eidlink_tests::program_under_test(HOST, "EIDLINK_TEST_HOST", "EIDLINK_TEST_HOST_RUNNER")
 }
 
 /// A user's home for one host run: config (PIN program, timeout) and data (log, history).

@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 EIDLINK_TMP=$(mktemp -d /tmp/eidlink-test.XXXXXX)
-trap 'stop_pcscd' EXIT
+# On the way out, also the background Windows build if it still runs (its own process group).
+trap 'stop_pcscd; [ -z "${windows_build:-}" ] || kill -- "-$windows_build" 2>/dev/null || true' EXIT
 
 ensure_rust
 install_packages
@@ -24,7 +25,7 @@ cargo build --workspace --all-targets --locked
 # toolchain: scripts/build-windows.sh), so that the tests below keep the CPU and the build fills
 # their idle time; installer/test.sh runs them under Wine.
 log "building the Windows programs in the background (log: $EIDLINK_TMP/windows-build.log)"
-nice -n 19 bash scripts/build-windows.sh >"$EIDLINK_TMP/windows-bin" 2>"$EIDLINK_TMP/windows-build.log" &
+setsid nice -n 19 bash scripts/build-windows.sh >"$EIDLINK_TMP/windows-bin" 2>"$EIDLINK_TMP/windows-build.log" &
 windows_build=$!
 start_pcscd
 export EIDLINK_PCSCD_LOG="$EIDLINK_TMP/pcscd.log"

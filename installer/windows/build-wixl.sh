@@ -12,7 +12,6 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 out=${1:-$ROOT/target/windows/eidlink.msi}
 wxs=${2:-$HERE/eidlink.wxs}
-[ -n "$wxs" ] || wxs=$HERE/eidlink.wxs
 bindir=${3:-}
 VERSION=${EIDLINK_MSI_VERSION:-$(sed -n 's/^version = "\(.*\)"$/\1/p' "$ROOT/Cargo.toml" | head -1)}
 

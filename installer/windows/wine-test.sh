@@ -70,6 +70,8 @@ new_prefix() {
     wine cmd /c exit </dev/null >/dev/null 2>&1
 }
 winpath() { winepath -w "$1" 2>/dev/null; }
+# The prefix user's %APPDATA%, as a Unix path.
+appdata() { winepath -u "$(wine cmd /c echo %APPDATA% 2>/dev/null | tr -d '\r')" 2>/dev/null; }
 unixpath() { winepath -u "$1" 2>/dev/null; }
 # The default value of a registry key, or nothing (and status 1) when there is no key.
 reg_default() {
@@ -110,7 +112,7 @@ keys_name_host() {
 # ---------------------------------------------------------------------------------- 1. programs
 log "Wine: the Windows programs in a fresh prefix"
 new_prefix programs
-appdata=$(unixpath "$(wine cmd /c echo %APPDATA% 2>/dev/null | tr -d '\r')")
+appdata=$(appdata)
 # The host reads its config where Windows keeps it; a short wait for a card (there is none).
 mkdir -p "$appdata/eidlink/eidlink/config"
 printf 'timeout-seconds = 3\n' >"$appdata/eidlink/eidlink/config/config.toml"
@@ -212,7 +214,7 @@ keys_name_host HKLM "$bin/eidlink-host.exe" || ok=no
 # msi resolves it to the installing user's Start menu whatever ALLUSERS says: either is the
 # shortcut (its removal is checked with the rest of the drive below).
 lnk=
-for d in "$WINEPREFIX/drive_c/ProgramData" "$(unixpath "$(wine cmd /c echo %APPDATA% 2>/dev/null | tr -d '\r')")"; do
+for d in "$WINEPREFIX/drive_c/ProgramData" "$(appdata)"; do
     [ -f "$d/Microsoft/Windows/Start Menu/Programs/eidlink.lnk" ] && lnk="$d/Microsoft/Windows/Start Menu/Programs/eidlink.lnk"
 done
 [ -n "$lnk" ] || { ok=no; echo "no Start-menu shortcut eidlink.lnk" >&2; }

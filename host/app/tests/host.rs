@@ -564,8 +564,9 @@ fn an_empty_reader_is_no_card() {
     assert_error(&reply, "NO_CARD", "ERR_WEBEID_NATIVE_FATAL");
 }
 
-/// No smart-card service (pcsc-lite's socket missing; under Wine, its winscard stub): told at
-/// once, without a dialog, not as a missing card or reader.
+/// No smart-card service (pcsc-lite's socket missing; under Wine, its winscard stub): told when
+/// the wait for a card ends (Windows starts its service when a reader is plugged in), without a
+/// dialog, and not as a missing card or reader.
 #[test]
 fn no_smart_card_service() {
     let home = Home::new("1234", 2);

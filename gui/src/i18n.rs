@@ -150,6 +150,20 @@ texts! {
         de: "Geben Sie Ihre {label} am Tastenfeld des Lesers ein.",
         en: "Type your {label} on the reader's keypad.",
     }
+    /// The token's software asks for the PIN (PKCS#11 protected authentication path).
+    TokenPrompt {
+        fr: "Saisissez votre {label} sur le lecteur ou dans la fenêtre du logiciel de votre carte.",
+        nl: "Voer uw {label} in op de lezer of in het venster van de software van uw kaart.",
+        de: "Geben Sie Ihre {label} am Leser oder im Fenster der Software Ihrer Karte ein.",
+        en: "Enter your {label} on the reader or in the window of your card's software.",
+    }
+    /// The token's software asks: how to cancel.
+    TokenPromptCancel {
+        fr: "Pour annuler, annulez sur le lecteur ou dans cette fenêtre.",
+        nl: "Annuleer op de lezer of in dat venster om te annuleren.",
+        de: "Zum Abbrechen am Leser oder in jenem Fenster abbrechen.",
+        en: "To cancel, cancel on the reader or in that window.",
+    }
     /// PIN pad: how to cancel.
     PinpadCancel {
         fr: "Pour annuler, utilisez la touche d'annulation du lecteur.",

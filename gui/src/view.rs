@@ -154,12 +154,17 @@ fn asking(ui: &mut Ui, model: &mut Model, lang: Language, now: Instant, out: &mu
         pin_field(ui, lang, a, &label);
     } else if a.request.pinpad && purpose != Purpose::Consent {
         ui.add_space(4.0);
-        let prompt = i18n::fill(lang, Text::PinpadPrompt, &[("label", &label)]);
+        let (prompt, cancel) = if a.request.token_prompt {
+            (Text::TokenPrompt, Text::TokenPromptCancel)
+        } else {
+            (Text::PinpadPrompt, Text::PinpadCancel)
+        };
+        let prompt = i18n::fill(lang, prompt, &[("label", &label)]);
         busy_line(ui, &prompt);
         if let Some(tries) = a.tries_left().filter(|_| !a.is_last_try()) {
             ui.label(RichText::new(i18n::tries_left(lang, tries)).weak());
         }
-        ui.label(RichText::new(Text::PinpadCancel.get(lang)).size(SMALL).weak());
+        ui.label(RichText::new(cancel.get(lang)).size(SMALL).weak());
         out.repaint_after = Some(Duration::from_millis(250));
     }
 

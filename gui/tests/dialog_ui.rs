@@ -18,6 +18,7 @@ const SIGN: &str = include_str!("fixtures/sign.json");
 const CONSENT: &str = include_str!("fixtures/consent.json");
 const LAST_TRY: &str = include_str!("fixtures/last-try.json");
 const PINPAD: &str = include_str!("fixtures/pinpad.json");
+const TOKEN_PROMPT: &str = include_str!("fixtures/token-prompt.json");
 
 struct State {
     model: Model,
@@ -197,6 +198,24 @@ fn pinpad_has_no_field_and_no_buttons() {
     assert!(h.state().lines.is_empty());
 }
 
+/// A PKCS#11 token that asks for the PIN itself (protected authentication path): no field, the
+/// site, and where to enter the PIN.
+#[test]
+fn token_prompt_says_where_the_token_asks() {
+    let mut h = harness(TOKEN_PROMPT);
+    assert!(h.query_by_role(Role::PasswordInput).is_none());
+    h.get_by_label_contains("Enter your PIN on the reader or in the window of your card's software.");
+    h.get_by_label_contains("To cancel, cancel on the reader or in that window.");
+    h.get_by_label_contains("eservices.example.be");
+    assert!(h.query_by_label_contains("keypad").is_none());
+    h.key_press(Key::Enter);
+    h.run_steps(2);
+    assert!(
+        h.state().lines.is_empty(),
+        "the dialog answers nothing: the token has the PIN"
+    );
+}
+
 #[test]
 fn languages() {
     for (lang, heading, cancel) in [
@@ -226,7 +245,7 @@ fn every_text_in_every_language_has_glyphs_in_the_bundled_fonts() {
 
 #[test]
 fn every_fixture_in_every_language_draws() {
-    for json in [AUTH, SIGN, CONSENT, LAST_TRY, PINPAD] {
+    for json in [AUTH, SIGN, CONSENT, LAST_TRY, PINPAD, TOKEN_PROMPT] {
         for lang in Language::ALL {
             let json = json.replace(r#""lang":"en""#, &format!(r#""lang":"{}""#, lang.code()));
             let mut h = harness(&json);

@@ -121,3 +121,8 @@ fn last_try() {
 fn pinpad() {
     shoot_all_languages("pinpad", include_str!("fixtures/pinpad.json"));
 }
+
+#[test]
+fn token_prompt() {
+    shoot_all_languages("token-prompt", include_str!("fixtures/token-prompt.json"));
+}

@@ -27,6 +27,7 @@ pub mod inproc;
 pub mod log;
 pub mod pin;
 pub mod pki;
+pub mod softhsm;
 pub mod tlv;
 pub mod tray;
 pub mod vpcd;

@@ -168,7 +168,7 @@ impl TrayApp {
         let backend = {
             let tx = tx.clone();
             let ctx = ctx.clone();
-            match Backend::start(MonitorOptions::default(), move |e| {
+            match Backend::start(MonitorOptions::default(), config.clone(), move |e| {
                 let alive = tx.send(Wake::Backend(e)).is_ok();
                 ctx.request_repaint();
                 alive

@@ -20,8 +20,10 @@ pub struct Backend {
 }
 
 impl Backend {
-    /// Starts both threads; `sink` gets every event and returns `false` once nobody listens.
-    pub fn start<F>(options: MonitorOptions, sink: F) -> std::io::Result<Self>
+    /// Starts both threads; `sink` gets every event and returns `false` once nobody listens. Cards
+    /// are read through our drivers, and through the PKCS#11 modules of `config` where none of our
+    /// drivers runs the card or a module is preferred for the reader.
+    pub fn start<F>(options: MonitorOptions, config: eidlink_settings::Config, sink: F) -> std::io::Result<Self>
     where
         F: Fn(Event) -> bool + Send + Sync + 'static,
     {
@@ -32,7 +34,7 @@ impl Backend {
             move || {
                 // One card at a time: reads are short, and a second reader's card waits its turn.
                 for (reader, insertion) in requests {
-                    let outcome = crate::card::read_reader(&reader);
+                    let outcome = crate::card::read_reader(&reader, &config);
                     if !sink(Event::CardRead {
                         reader,
                         insertion,
@@ -52,9 +54,12 @@ impl Backend {
     }
 
     /// Starts the backend with a channel as its sink.
-    pub fn with_channel(options: MonitorOptions) -> std::io::Result<(Self, Receiver<Event>)> {
+    pub fn with_channel(
+        options: MonitorOptions,
+        config: eidlink_settings::Config,
+    ) -> std::io::Result<(Self, Receiver<Event>)> {
         let (tx, rx) = mpsc::channel();
-        let backend = Self::start(options, move |e| tx.send(e).is_ok())?;
+        let backend = Self::start(options, config, move |e| tx.send(e).is_ok())?;
         Ok((backend, rx))
     }
 

@@ -63,6 +63,7 @@ fn summarize(source: &mut dyn TokenSession, card_name: &str, has_signing_pin: bo
     };
     Ok(CardSummary {
         card_name: card_name.to_owned(),
+        module: None,
         applet: info.and_then(|i| i.version),
         holder: who.as_ref().map(|w| w.holder.clone()),
         national_number: who.and_then(|w| w.serial_number),
@@ -73,17 +74,38 @@ fn summarize(source: &mut dyn TokenSession, card_name: &str, has_signing_pin: bo
     })
 }
 
-/// Summarizes a token (a card through our drivers or, later, a PKCS#11 token), every item read in
-/// one session (one PC/SC transaction).
+/// Summarizes a token (a card through our drivers or a PKCS#11 module's token), every item read
+/// in one session (one PC/SC transaction, one PKCS#11 session).
 pub fn summarize_token(token: &mut dyn Token) -> Result<CardSummary, ReadError> {
     let name = token.label().to_owned();
+    let module = token.slot().module().map(str::to_owned);
     // A signing key with a PIN of its own (PIN2) has its own tries to show.
     let has_signing_pin = token.pins().len() > 1;
     let mut session = token.session().map_err(|e| match e {
         CardError::Transport(t) => ReadError::Transport(t),
         other => ReadError::NoCertificate(other),
     })?;
-    summarize(session.as_mut(), &name, has_signing_pin)
+    let mut summary = summarize(session.as_mut(), &name, has_signing_pin)?;
+    summary.module = module;
+    Ok(summary)
+}
+
+/// What the one discovery finds in `reader`: a token (of our driver or a module), else the first
+/// other look.
+fn through_modules(reader: &str, config: &eidlink_settings::Config) -> Result<Found, CardError> {
+    let found = eidlink_core::discover(&eidlink_pkcs11::providers(config))
+        .in_slot(reader)
+        .found;
+    let mut rest = Vec::new();
+    for f in found {
+        match f {
+            Found::Token(t) => return Ok(Found::Token(t)),
+            other => rest.push(other),
+        }
+    }
+    rest.into_iter()
+        .next()
+        .ok_or(CardError::Transport(TransportError::NoCard))
 }
 
 fn problem(e: &ReadError) -> ReadProblem {
@@ -96,9 +118,22 @@ fn problem(e: &ReadError) -> ReadProblem {
 
 /// Reads the card in `reader` through PC/SC, with a context of its own (the caller's thread is
 /// not the monitor's): connects shared, reads in one transaction, disconnects leaving the card (no
-/// PIN is presented, so nothing is reset).
-pub fn read_reader(reader: &str) -> CardOutcome {
-    let result = match PcscProvider.look_in(reader) {
+/// PIN is presented, so nothing is reset). A card none of our drivers runs, or one in a reader for
+/// which `config` prefers a module, is looked for through the one discovery (the PKCS#11 modules).
+pub fn read_reader(reader: &str, config: &eidlink_settings::Config) -> CardOutcome {
+    // A module's token wins where the module is preferred, or where our drivers know no card.
+    let module_token = |reader: &str| match through_modules(reader, config) {
+        Ok(Found::Token(t)) => Some(t),
+        _ => None,
+    };
+    let look = match PcscProvider.look_in(reader) {
+        Ok(Found::Token(t)) if eidlink_pkcs11::module_preferred(config, reader) => {
+            Ok(Found::Token(module_token(reader).unwrap_or(t)))
+        }
+        Ok(unsupported @ Found::Unsupported { .. }) => Ok(module_token(reader).map_or(unsupported, Found::Token)),
+        other => other,
+    };
+    let result = match look {
         Ok(Found::Token(mut token)) => summarize_token(token.as_mut()).map(Some),
         Ok(Found::Unsupported { .. }) => Ok(None),
         Ok(Found::Empty { .. }) => Err(ReadError::Transport(TransportError::NoCard)),
@@ -207,10 +242,7 @@ mod tests {
         let mut t = FakeToken::new(
             Ok(pki.auth_der.clone()),
             Ok(pki.sign_der.clone()),
-            Ok(PinInfo {
-                tries_left: Some(2),
-                max_tries: 3,
-            }),
+            Ok(PinInfo::counted(2, 3)),
         );
         let s = summarize_token(&mut t).unwrap();
         assert_eq!(s.card_name, "Belgian eID (applet 1.8)");
@@ -245,10 +277,7 @@ mod tests {
             Err(ReadError::Transport(TransportError::CardRemoved))
         ));
         t.auth = Err(CardError::Unsupported("x"));
-        t.pin = Ok(PinInfo {
-            tries_left: Some(3),
-            max_tries: 3,
-        });
+        t.pin = Ok(PinInfo::counted(3, 3));
         assert!(matches!(summarize_token(&mut t), Err(ReadError::NoCertificate(_))));
         assert_eq!(
             problem(&ReadError::Transport(TransportError::SharingViolation)),

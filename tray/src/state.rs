@@ -85,8 +85,10 @@ impl CertValidity {
 /// What the tray shows of a card it could read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CardSummary {
-    /// The card type ("Belgian eID (applet 1.8)").
+    /// The card type ("Belgian eID (applet 1.8)"), or a PKCS#11 token's label.
     pub card_name: String,
+    /// The PKCS#11 module the token is reached through, if not one of our drivers.
+    pub module: Option<String>,
     /// The applet or card version, as the card reports it.
     pub applet: Option<String>,
     /// The holder's name, from the certificates.
@@ -215,7 +217,9 @@ impl CardSummary {
             })
             .collect();
         out.extend(self.pins().filter_map(|(role, p)| match p.tries_left {
-            Some(left) if left > 0 && left < p.max_tries => Some(Warning::PinTriesLeft { role, left }),
+            Some(left) if left > 0 && p.max_tries.is_none_or(|max| left < max) => {
+                Some(Warning::PinTriesLeft { role, left })
+            }
             _ => None,
         }));
         out
@@ -580,15 +584,13 @@ mod tests {
     }
 
     fn pin(left: u8) -> Option<PinInfo> {
-        Some(PinInfo {
-            tries_left: Some(left),
-            max_tries: 3,
-        })
+        Some(PinInfo::counted(left, 3))
     }
 
     fn summary(not_after: UnixTime) -> CardSummary {
         CardSummary {
             card_name: "Belgian eID (applet 1.8)".into(),
+            module: None,
             applet: Some("applet 1.8".into()),
             holder: Some("Alice Test".into()),
             national_number: Some("71715100070".into()),

@@ -198,6 +198,9 @@ fn reader_card(ui: &mut Ui, lang: Language, reader: &ReaderState, now: UnixTime,
                             _ => summary.card_name.clone(),
                         };
                         row(ui, Text::CardType.get(lang), &card);
+                        if let Some(module) = &summary.module {
+                            row(ui, Text::Pkcs11Module.get(lang), module);
+                        }
                         if let Some(holder) = &summary.holder {
                             row(ui, Text::Holder.get(lang), holder);
                         }
@@ -280,14 +283,19 @@ fn validity_text(v: Option<&CertValidity>, lang: Language, now: UnixTime) -> Str
     }
 }
 
+/// What is known of the tries, and no more: a PKCS#11 token tells only "last try", "blocked" and
+/// "a wrong PIN was entered".
 fn tries_text(pin: &eidlink_core::PinInfo, lang: Language) -> String {
-    match pin.tries_left {
-        Some(0) => Text::PinBlocked.get(lang).to_owned(),
-        Some(left) => fill(
+    match (pin.tries_left, pin.max_tries) {
+        (Some(0), _) => Text::PinBlocked.get(lang).to_owned(),
+        (Some(left), Some(max)) => fill(
             Text::TriesLeft.get(lang),
-            &[("left", &left.to_string()), ("max", &pin.max_tries.to_string())],
+            &[("left", &left.to_string()), ("max", &max.to_string())],
         ),
-        None => Text::NotRead.get(lang).to_owned(),
+        (Some(1), None) => Text::LastTry.get(lang).to_owned(),
+        (Some(left), None) => left.to_string(),
+        (None, _) if pin.low => Text::PinCountLow.get(lang).to_owned(),
+        (None, _) => Text::PinTriesNotTold.get(lang).to_owned(),
     }
 }
 

@@ -35,6 +35,14 @@ fn until(backend: &Backend, rx: &Receiver<Event>, state: &mut AppState, done: im
     }
 }
 
+/// Our drivers only: no PKCS#11 module is asked.
+fn no_modules() -> eidlink_settings::Config {
+    eidlink_settings::Config {
+        well_known_pkcs11_modules: false,
+        ..Default::default()
+    }
+}
+
 fn card_state(state: &AppState) -> Option<Overall> {
     state.reader(READER).map(|_| state.overall(now()))
 }
@@ -43,7 +51,7 @@ fn card_state(state: &AppState) -> Option<Overall> {
 fn a_card_becomes_ready_with_its_details_and_no_try_spent() {
     let _lock = vpcd_test_lock();
     require_vpcd();
-    let (backend, rx) = Backend::with_channel(MonitorOptions::default()).unwrap();
+    let (backend, rx) = Backend::with_channel(MonitorOptions::default(), no_modules()).unwrap();
     let mut state = AppState::new();
     until(&backend, &rx, &mut state, |s| card_state(s) == Some(Overall::NoCard));
 
@@ -84,4 +92,60 @@ fn a_card_becomes_ready_with_its_details_and_no_try_spent() {
     card.stop();
     until(&backend, &rx, &mut state, |s| card_state(s) == Some(Overall::NoCard));
     backend.stop();
+}
+
+/// A reader for which the configuration prefers a PKCS#11 module: the tray shows the token as the
+/// module sees it (OpenSC over the virtual EstEID card), with the module, the holder, the
+/// validity and what the token's flags tell of the PIN (OpenSC reads this card's counter: the last
+/// try shows as such), and spends no try.
+#[test]
+fn a_card_run_by_a_preferred_module_shows_the_module_and_its_pin_state() {
+    let _lock = vpcd_test_lock();
+    require_vpcd();
+    let Some(opensc) = [
+        "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
+        "/usr/lib/aarch64-linux-gnu/opensc-pkcs11.so",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).exists()) else {
+        panic!("OpenSC's PKCS#11 module is needed (apt-get install opensc-pkcs11)");
+    };
+    let config = eidlink_settings::Config {
+        well_known_pkcs11_modules: false,
+        prefer_module: [(READER.to_owned(), opensc.to_owned())].into_iter().collect(),
+        ..Default::default()
+    };
+    let (backend, rx) = Backend::with_channel(MonitorOptions::default(), config).unwrap();
+    let mut state = AppState::new();
+    until(&backend, &rx, &mut state, |s| card_state(s) == Some(Overall::NoCard));
+    let options = CardOptions {
+        tries_left: Some(1),
+        ..CardOptions::default()
+    };
+    let card = VirtualCardHandle::start(Profile::EstEid, &options, vpcd::port()).unwrap();
+    until(&backend, &rx, &mut state, state_read);
+    let summary = state.reader(READER).and_then(|r| r.summary()).unwrap().clone();
+    assert_eq!(summary.module.as_deref(), Some(opensc), "{summary:?}");
+    assert!(
+        summary.card_name.contains("(PIN1)"),
+        "OpenSC's token label: {summary:?}"
+    );
+    assert!(
+        summary
+            .holder
+            .as_deref()
+            .is_some_and(|h| h.to_lowercase().contains("alice")),
+        "{summary:?}"
+    );
+    assert!(summary.authentication.is_some(), "{summary:?}");
+    let pin = summary.auth_pin.expect("PIN state");
+    assert!(pin.is_last_try() && pin.max_tries.is_none(), "{pin:?}");
+    assert_eq!(card.pin_tries_left(), 1, "no try spent");
+    card.stop();
+    until(&backend, &rx, &mut state, |s| card_state(s) == Some(Overall::NoCard));
+    backend.stop();
+}
+
+fn state_read(s: &AppState) -> bool {
+    s.reader(READER).and_then(|r| r.summary()).is_some()
 }

@@ -85,15 +85,13 @@ fn summary(auth_tries: u8, not_after: UnixTime) -> CardSummary {
     };
     CardSummary {
         card_name: "Belgian eID (applet 1.8, EC P-384)".into(),
+        module: None,
         applet: Some("applet 1.8".into()),
         holder: Some("Alice Specimen".into()),
         national_number: Some("85010112486".into()),
         authentication: Some(validity.clone()),
         signing: Some(validity),
-        auth_pin: Some(PinInfo {
-            tries_left: Some(auth_tries),
-            max_tries: 3,
-        }),
+        auth_pin: Some(PinInfo::counted(auth_tries, 3)),
         sign_pin: None,
     }
 }

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use base64::Engine as _;
 use clap::{Args, Parser, Subcommand};
 use eidlink_core::{
-    discover, CardError, CertificateKind, Digest, ErrorClass, HashAlgorithm, KeyRole, NotFound, Pin, PinCharset,
-    PinFailure, PinInput, Signature, Token, TransportError,
+    discover, CardError, CertificateKind, Digest, ErrorClass, Found, HashAlgorithm, KeyRole, NotFound, Pin, PinCharset,
+    PinEntry, PinFailure, PinInput, Signature, Token, TransportError,
 };
 use zeroize::Zeroizing;
 
@@ -248,15 +248,13 @@ fn card_message(e: &CardError) -> String {
         CardError::Transport(TransportError::NoReaders) => {
             "no reader found: connect a card reader (and check that pcscd is running)".to_owned()
         }
-        CardError::Pin(PinFailure::Wrong { retries }) => format!(
-            "wrong PIN: {retries} {} left{}",
-            if *retries == 1 { "try" } else { "tries" },
-            if *retries == 1 {
-                " (the next wrong PIN blocks the card)"
-            } else {
-                ""
-            }
-        ),
+        CardError::Pin(PinFailure::Wrong { retries: Some(1) }) => {
+            "wrong PIN: 1 try left (the next wrong PIN blocks the card)".to_owned()
+        }
+        CardError::Pin(PinFailure::Wrong { retries: Some(n) }) => format!("wrong PIN: {n} tries left"),
+        CardError::Pin(PinFailure::Wrong { retries: None }) => {
+            "wrong PIN (the token does not tell how many tries are left)".to_owned()
+        }
         CardError::Pin(PinFailure::Blocked) => {
             "the PIN is blocked: unblock it with your PUK code at your municipality or issuer".to_owned()
         }
@@ -293,7 +291,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
             } else {
                 CertificateKind::Root
             };
-            let der = token(cli.reader.as_deref())?.certificate(kind)?;
+            let mut t = token(cli.reader.as_deref())?;
+            if let Some(m) = t.slot().module() {
+                eprintln!("{} in '{}', through the PKCS#11 module {m}", t.label(), t.slot().name());
+            }
+            let der = t.certificate(kind)?;
             let bytes = if args.der { der } else { pem(&der).into_bytes() };
             match args.output {
                 Some(path) => std::fs::write(&path, bytes).map_err(io),
@@ -408,12 +410,37 @@ pub fn pem(der: &[u8]) -> String {
     s
 }
 
+/// The PC/SC readers with what is in them, then the tokens of PKCS#11 modules (with the module).
 fn readers(out: &mut dyn Write) -> Result<(), CardError> {
-    let ctx = eidlink_pcsc::context()?;
-    let list = eidlink_pcsc::readers(&ctx)?;
-    if list.is_empty() {
-        return Err(TransportError::NoReaders.into());
+    let pcsc = eidlink_pcsc::context().and_then(|ctx| eidlink_pcsc::readers(&ctx));
+    let found = discover(&crate::tokens::providers());
+    let mut modules = Vec::new();
+    for f in &found.found {
+        match f {
+            Found::Token(t) => {
+                if let Some(m) = t.slot().module() {
+                    modules.push(format!("{}: {} (PKCS#11 module {m})", t.slot().name(), t.label()));
+                }
+            }
+            Found::Error { slot, error } if matches!(error, CardError::Module { .. }) => {
+                modules.push(format!("{slot}: {error}"));
+            }
+            _ => {}
+        }
     }
+    for (_, e) in found
+        .failures
+        .iter()
+        .filter(|(_, e)| matches!(e, CardError::Module { .. }))
+    {
+        modules.push(e.to_string());
+    }
+    let list = match pcsc {
+        Ok(list) if list.is_empty() && modules.is_empty() => return Err(TransportError::NoReaders.into()),
+        Ok(list) => list,
+        Err(e) if modules.is_empty() => return Err(e.into()),
+        Err(_) => Vec::new(),
+    };
     for r in list {
         let line = match &r.atr {
             None => format!("{}: no card", r.name),
@@ -422,6 +449,9 @@ fn readers(out: &mut dyn Write) -> Result<(), CardError> {
                 format!("{}: {card}, ATR {atr}", r.name)
             }
         };
+        let _ = writeln!(out, "{line}");
+    }
+    for line in modules {
         let _ = writeln!(out, "{line}");
     }
     Ok(())
@@ -459,6 +489,7 @@ fn info(t: &mut Box<dyn Token>, out: &mut dyn Write) -> Result<(), CliError> {
     lines.push(("card".into(), t.label().to_owned()));
     // One line per PIN: a card whose signing key has a PIN of its own (PIN2) gets two.
     let pins = t.pins();
+    let is_module = t.slot().module().is_some();
     // Every read in one card session (one PC/SC transaction).
     let mut t = t.session()?;
     let card = t.card_info()?;
@@ -467,6 +498,13 @@ fn info(t: &mut Box<dyn Token>, out: &mut dyn Write) -> Result<(), CliError> {
     }
     if let Some(s) = card.serial {
         lines.push(("serial".into(), s));
+    }
+    // A module's token: which module, its library, the token's maker (diagnose shows the card
+    // drivers' extra facts).
+    if is_module {
+        for (k, v) in card.extra {
+            lines.push((k.to_owned(), v));
+        }
     }
     for (label, kind) in [
         ("authentication", CertificateKind::Authentication),
@@ -491,8 +529,7 @@ fn info(t: &mut Box<dyn Token>, out: &mut dyn Write) -> Result<(), CliError> {
     }
     for (label, role) in pins {
         let p = t.pin_info(role)?;
-        let tries = p.tries_left.map_or("unknown".to_owned(), |n| n.to_string());
-        lines.push((format!("{label} tries left"), format!("{tries} of {}", p.max_tries)));
+        lines.push((format!("{label} tries left"), p.describe()));
     }
     let width = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 2;
     for (k, v) in lines {
@@ -529,15 +566,25 @@ fn sign(t: &mut Box<dyn Token>, args: SignArgs, out: &mut dyn Write) -> Result<(
         // No VERIFY is ever sent to a blocked PIN.
         return Err(CardError::Pin(PinFailure::Blocked).into());
     }
-    let tries = pin_info.tries_left.map_or("unknown".to_owned(), |n| n.to_string());
+    let through = t
+        .slot()
+        .module()
+        .map_or(String::new(), |m| format!(", PKCS#11 module {m}"));
     eprintln!(
-        "Signing with the {what} key of {} ({}); PIN tries left: {tries}",
+        "Signing with the {what} key of {} ({}{through}); PIN tries left: {}",
         summary.holder,
-        t.label()
+        t.label(),
+        pin_info.describe()
     );
     let key = t.key(role).ok_or(CardError::Unsupported("no key for this role"))?;
     let sig = if key.entry.is_external() {
-        eprintln!("Type your {} on the reader", key.pin_label);
+        match key.entry {
+            PinEntry::Token => eprintln!(
+                "Enter your {} on the reader or in the window the token's software opens",
+                key.pin_label
+            ),
+            _ => eprintln!("Type your {} on the reader", key.pin_label),
+        }
         t.sign(role, PinInput::External, &digest)?
     } else {
         let pin = read_pin(args.pin_fd)?;

@@ -2,19 +2,10 @@
 //! certificate beyond subject, issuer and validity).
 
 use std::io::{self, Write};
-use std::path::Path;
 
 use eidlink_core::{discover, CertificateKind, Found};
 
 use crate::register::{self, Browser, Status, UserDirs};
-
-/// PKCS#11 modules eidlink may use, per platform (cards.md §1.16, §4).
-const PKCS11_MODULES: &[&str] = &[
-    "/usr/lib/x86_64-linux-gnu/libbeidpkcs11.so.0",
-    "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
-    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-    "/usr/lib/opensc-pkcs11.so",
-];
 
 /// Writes the report.
 pub fn run(out: &mut dyn Write) -> io::Result<()> {
@@ -54,20 +45,80 @@ pub fn run(out: &mut dyn Write) -> io::Result<()> {
                     };
                     writeln!(out, "reader '{}': {state}", r.name)?;
                 }
-                cards(out)?;
             }
             Err(e) => writeln!(out, "readers: error: {e}")?,
         }
     }
+    let config = eidlink_settings::Config::load(eidlink_settings::Dirs::new().as_ref());
+    if let Err(e) = &config {
+        writeln!(out, "configuration: {e} (using the defaults)")?;
+    }
+    let config = config.unwrap_or_default();
+    cards(out, &config)?;
+    modules(out, &config)?;
+    registrations(out)?;
+    Ok(())
+}
+
+/// Each PKCS#11 module eidlink would use: where it comes from, whether it loads (and why not),
+/// what it says of itself, and every slot with its token and keys. The well-known modules of this
+/// system that are not installed are listed too, so support sees where eidlink looked.
+fn modules(out: &mut dyn Write, config: &eidlink_settings::Config) -> io::Result<()> {
     writeln!(out, "PKCS#11 modules:")?;
-    for m in PKCS11_MODULES {
+    for p in crate::tokens::pkcs11_providers(config) {
+        let origin = match p.origin() {
+            eidlink_pkcs11::Origin::Configured => "configured".to_owned(),
+            eidlink_pkcs11::Origin::WellKnown { name } => format!("{name}, asked about cards no driver runs"),
+        };
+        let preferred = if p.preferred_readers().is_empty() {
+            String::new()
+        } else {
+            format!(", preferred in readers matching {:?}", p.preferred_readers())
+        };
+        writeln!(out, "  {} ({origin}{preferred}):", p.path().display())?;
+        match p.report() {
+            Err(e) => writeln!(out, "    does not work: {e}")?,
+            Ok((info, slots)) => {
+                writeln!(
+                    out,
+                    "    loads: {} {} by {} (PKCS#11 {})",
+                    info.description, info.version, info.manufacturer, info.cryptoki_version
+                )?;
+                if slots.is_empty() {
+                    writeln!(out, "    slots: none")?;
+                }
+                for s in slots {
+                    let token = match &s.token {
+                        None => "no token".to_owned(),
+                        Some(label) => format!("token '{label}'"),
+                    };
+                    writeln!(out, "    slot {} '{}': {token}", s.id, s.description)?;
+                    match s.keys {
+                        Ok(keys) => {
+                            for (role, holder) in keys {
+                                writeln!(out, "      {role:?} key: {holder}")?;
+                            }
+                        }
+                        Err(e) if s.token.is_some() => writeln!(out, "      not usable: {e}")?,
+                        Err(_) => {}
+                    }
+                }
+            }
+        }
+    }
+    if config.well_known_pkcs11_modules {
+        for known in eidlink_pkcs11::known_modules() {
+            if known.installed().is_none() {
+                let looked: Vec<String> = known.candidates().iter().map(|p| p.display().to_string()).collect();
+                writeln!(out, "  {}: not installed (looked at {})", known.name, looked.join(", "))?;
+            }
+        }
+    } else {
         writeln!(
             out,
-            "  {m}: {}",
-            if Path::new(m).exists() { "present" } else { "absent" }
+            "  well-known modules: not looked for (well-known-pkcs11-modules = false)"
         )?;
     }
-    registrations(out)?;
     Ok(())
 }
 
@@ -93,15 +144,23 @@ fn registrations(out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// Every token every provider finds, with what support asks about it.
-fn cards(out: &mut dyn Write) -> io::Result<()> {
-    let found = discover(&crate::tokens::providers());
+fn cards(out: &mut dyn Write, config: &eidlink_settings::Config) -> io::Result<()> {
+    let found = discover(&crate::tokens::providers_for(config));
     for (provider, e) in &found.failures {
         writeln!(out, "cards ({provider}): error: {e}")?;
     }
     for f in found.found {
         match f {
             Found::Token(mut t) => {
-                writeln!(out, "card in '{}': {}", t.slot().name(), t.label())?;
+                match t.slot().module() {
+                    None => writeln!(out, "card in '{}': {}", t.slot().name(), t.label())?,
+                    Some(m) => writeln!(
+                        out,
+                        "token in '{}': {} (PKCS#11 module {m})",
+                        t.slot().name(),
+                        t.label()
+                    )?,
+                }
                 let pins = t.pins();
                 // Every read in one card session.
                 let mut t = match t.session() {
@@ -140,12 +199,7 @@ fn cards(out: &mut dyn Write) -> io::Result<()> {
                 }
                 for (label, role) in pins {
                     match t.pin_info(role) {
-                        Ok(p) => writeln!(
-                            out,
-                            "  {label} tries left: {} of {}",
-                            p.tries_left.map_or("unknown".to_owned(), |n| n.to_string()),
-                            p.max_tries
-                        )?,
+                        Ok(p) => writeln!(out, "  {label} tries left: {}", p.describe())?,
                         Err(e) => writeln!(out, "  {label} state: error: {e}")?,
                     }
                 }

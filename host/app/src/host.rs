@@ -55,7 +55,7 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let providers = crate::tokens::providers();
+    let providers = crate::tokens::providers_for(config.as_ref().unwrap_or(&Config::default()));
     let code = runtime.block_on(run(tokio::io::stdin(), tokio::io::stdout(), config, dirs, providers));
     // A card operation still running on a worker thread is not waited for: the browser is gone or
     // has its answer, and the operation ends on its own.

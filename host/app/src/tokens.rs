@@ -1,13 +1,13 @@
-//! The token backends the host, every CLI command and diagnose look through: one list, so that
-//! they all find the same cards.
+//! The token backends the host, every CLI command and diagnose look through: the one list of
+//! `eidlink_pkcs11::providers` (which the tray uses too), for the user's configuration.
 
-use std::sync::Arc;
+use eidlink_core::Providers;
+use eidlink_settings::{Config, Dirs};
 
-use eidlink_core::{Providers, TokenProvider};
-use eidlink_pcsc::PcscProvider;
+pub use eidlink_pkcs11::{module_providers as pkcs11_providers, providers as providers_for};
 
-/// PC/SC readers with our drivers (PKCS#11 modules join here).
+/// The backends of the user's configuration (the defaults if it cannot be read: the host and the
+/// CLI report a broken file themselves).
 pub fn providers() -> Providers {
-    let pcsc: Box<dyn TokenProvider> = Box::new(PcscProvider);
-    Arc::from(vec![pcsc])
+    providers_for(&Config::load(Dirs::new().as_ref()).unwrap_or_default())
 }

@@ -37,6 +37,11 @@ struct Home {
 
 impl Home {
     fn new(answers: &str, timeout: u64) -> Self {
+        Self::with_config(answers, timeout, "")
+    }
+
+    /// A home whose config.toml also has `extra` (PKCS#11 settings).
+    fn with_config(answers: &str, timeout: u64, extra: &str) -> Self {
         static N: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "eidlink-host-test-{}-{}",
@@ -50,7 +55,7 @@ impl Home {
             pin_script().display().to_string(),
             answers,
             dir.join("dialog.log").display().to_string(),
-        );
+        ) + extra;
         std::fs::write(dir.join("config/eidlink/config.toml"), config).expect("config");
         Self { dir }
     }
@@ -179,10 +184,15 @@ fn assert_error(reply: &Value, reason: &str, code: &str) {
 /// Checks a token the way a site does, with eidlink's verifier: the virtual card's CA as trust anchor,
 /// our origin and nonce; and that it is the card's certificate and fails for another origin.
 fn check_token(token: &Value, pki: &eidlink_tests::Pki, want_alg: &str) {
+    check_token_of(token, pki, &pki.auth_der, want_alg);
+}
+
+/// [`check_token`] for a token whose authentication certificate is `auth_der`, issued under `pki`.
+fn check_token_of(token: &Value, pki: &eidlink_tests::Pki, auth_der: &[u8], want_alg: &str) {
     assert_eq!(token["format"], "web-eid:1.0");
     assert_eq!(token["algorithm"], want_alg);
     assert!(token["appVersion"].as_str().unwrap_or("").contains("eidlink"));
-    assert_eq!(unb64(&token["unverifiedCertificate"]), pki.auth_der);
+    assert_eq!(unb64(&token["unverifiedCertificate"]), auth_der);
     let verifier = |origin: &str| {
         eidlink_verifier::TokenVerifier::builder(origin)
             .trusted_cas(&pki.root_der)
@@ -209,6 +219,7 @@ fn check_token(token: &Value, pki: &eidlink_tests::Pki, want_alg: &str) {
 
 /// Checks a `sign` reply with the verifier, from the wire forms the site has.
 fn check_sign_result(reply: &Value, cert: &[u8], hash: HashAlgorithm, digest: &Digest) {
+    assert!(reply.get("error").is_none(), "the host failed: {reply}");
     eidlink_verifier::verify_sign_result(&b64(cert), hash.name(), &b64(digest.as_bytes()), &reply.to_string())
         .expect("the signature verifies");
     let other = Digest::of(hash, b"another document");
@@ -671,4 +682,347 @@ fn no_reader_at_all() {
     let reply = call_via(&home, command, &auth(ORIGIN), &[]);
     assert_error(&reply, "NO_READER", "ERR_WEBEID_NATIVE_FATAL");
     assert!(home.asks().is_empty());
+}
+
+// ---- PKCS#11 modules: SoftHSM2 tokens and OpenSC's module over the virtual card ----
+
+/// The host run without PC/SC (a socket that is not there): its tokens come from the modules.
+const NO_PCSC: (&str, &str) = ("PCSCLITE_CSOCK_NAME", "/nonexistent/eidlink-test/pcscd.comm");
+
+/// config.toml lines: these modules, and none of the well-known ones installed here.
+fn modules_config(modules: &[&str]) -> String {
+    format!("pkcs11-modules = {modules:?}\nwell-known-pkcs11-modules = false\n")
+}
+
+/// The PKI whose citizen CA issues the SoftHSM tokens' certificates.
+fn token_pki() -> &'static eidlink_tests::Pki {
+    static PKI: std::sync::OnceLock<eidlink_tests::Pki> = std::sync::OnceLock::new();
+    PKI.get_or_init(|| {
+        eidlink_tests::Pki::generate(&eidlink_tests::PkiSpec::default_for(
+            eidlink_tests::Country::Belgium,
+            eidlink_tests::LeafKeyType::P384,
+        ))
+        .expect("test PKI")
+    })
+}
+
+/// A SoftHSM token with PIN 1234 in a directory of its own.
+fn softhsm_token(
+    label: &str,
+    auth: eidlink_tests::softhsm::KeyType,
+    sign: eidlink_tests::softhsm::KeyType,
+    always_authenticate: bool,
+) -> eidlink_tests::softhsm::SoftHsm {
+    assert!(
+        eidlink_tests::softhsm::available(),
+        "SoftHSM2 and OpenSC's pkcs11-tool are needed (apt-get install softhsm2 opensc)"
+    );
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "eidlink-softhsm-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let spec = eidlink_tests::softhsm::TokenSpec {
+        label: label.to_owned(),
+        pin: "1234".to_owned(),
+        auth: Some(auth),
+        sign: Some(sign),
+        sign_always_authenticate: always_authenticate,
+    };
+    eidlink_tests::softhsm::SoftHsm::create(&dir, &spec, token_pki()).expect("create the SoftHSM token")
+}
+
+/// Authenticate, get-signing-certificate and sign through the real host with SoftHSM tokens (EC
+/// P-256 authentication with a P-384 signing key that needs a login for each signature; RSA-2048
+/// for both), each result checked by the verifier against the PKI's root.
+#[test]
+fn softhsm_tokens_log_in_and_sign_through_the_real_host() {
+    use eidlink_tests::softhsm::{KeyType, MODULE};
+    let pki = token_pki();
+    for (label, auth_key, sign_key, auth_alg, hash) in [
+        ("ec", KeyType::P256, KeyType::P384, "ES256", HashAlgorithm::Sha384),
+        (
+            "rsa",
+            KeyType::Rsa2048,
+            KeyType::Rsa2048,
+            "RS256",
+            HashAlgorithm::Sha256,
+        ),
+    ] {
+        let hsm = softhsm_token(label, auth_key, sign_key, true);
+        let conf = hsm.conf().display().to_string();
+        let env = [NO_PCSC, ("SOFTHSM2_CONF", conf.as_str())];
+        let config = modules_config(&[MODULE]);
+
+        let home = Home::with_config("1234", 20, &config);
+        let token = call_env(&home, &auth(ORIGIN), &env);
+        check_token_of(&token, pki, hsm.auth_der.as_deref().expect("auth cert"), auth_alg);
+        let ask = &home.asks()[0];
+        assert_eq!(ask["purpose"], "authenticate", "{label}");
+        // A PKCS#11 token tells no count: none is shown.
+        assert_eq!(ask["pin"]["tries_left"], Value::Null, "{label}: {ask}");
+        assert_eq!(ask["pin"]["charset"], "any", "{label}: {ask}");
+        assert_eq!(ask["pinpad"], false, "{label}: {ask}");
+
+        let home = Home::with_config("confirm", 20, &config);
+        let reply = call_env(
+            &home,
+            &json!({"command":"get-signing-certificate","arguments":{"origin":ORIGIN}}),
+            &env,
+        );
+        let sign_der = hsm.sign_der.clone().expect("sign cert");
+        assert_eq!(unb64(&reply["certificate"]), sign_der, "{label}");
+
+        let digest = Digest::of(hash, format!("contract signed with the {label} token").as_bytes());
+        let home = Home::with_config("1234", 20, &config);
+        let reply = call_env(
+            &home,
+            &json!({"command":"sign","arguments":{"origin":ORIGIN,"hashFunction":hash.name(),
+                "hash":b64(digest.as_bytes()),"certificate":b64(&sign_der)}}),
+            &env,
+        );
+        check_sign_result(&reply, &sign_der, hash, &digest);
+        assert_eq!(home.asks()[0]["purpose"], "sign", "{label}");
+    }
+}
+
+/// SoftHSM tells only that a wrong PIN was entered: the dialog asks again with no count, the right
+/// PIN then logs in; the CLI says the same in words.
+#[test]
+fn a_wrong_pin_on_a_token_that_tells_no_count_asks_again_without_one() {
+    use eidlink_tests::softhsm::{KeyType, MODULE};
+    let hsm = softhsm_token("count", KeyType::P384, KeyType::P384, false);
+    let conf = hsm.conf().display().to_string();
+    let env = [NO_PCSC, ("SOFTHSM2_CONF", conf.as_str())];
+    let home = Home::with_config("0000,1234", 20, &modules_config(&[MODULE]));
+    let token = call_env(&home, &auth(ORIGIN), &env);
+    check_token_of(&token, token_pki(), hsm.auth_der.as_deref().expect("auth"), "ES384");
+    let asks = home.asks();
+    assert_eq!(asks.len(), 2, "{asks:?}");
+    assert_eq!(asks[1]["error"]["kind"], "wrong_pin", "{:?}", asks[1]);
+    assert_eq!(
+        asks[1]["error"]["tries_left"],
+        Value::Null,
+        "no made-up count: {:?}",
+        asks[1]
+    );
+    assert_eq!(asks[1]["pin"]["tries_left"], Value::Null, "{:?}", asks[1]);
+
+    let cli = |args: &[&str], stdin: &str| {
+        let xdg = home.dir.join("config").display().to_string();
+        common::run_eidlink(
+            args,
+            stdin,
+            &[
+                NO_PCSC,
+                ("SOFTHSM2_CONF", conf.as_str()),
+                ("XDG_CONFIG_HOME", xdg.as_str()),
+            ],
+        )
+    };
+    let out = cli(
+        &[
+            "sign",
+            "--auth",
+            "--digest",
+            &"ab".repeat(48),
+            "--hash",
+            "SHA-384",
+            "--pin-fd",
+            "0",
+        ],
+        "0000\n",
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("wrong PIN (the token does not tell how many tries are left)"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("PKCS#11 module {MODULE}")),
+        "the CLI names the module: {err}"
+    );
+    let out = cli(&["info"], "");
+    let info = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        info.contains("PIN tries left:") && info.contains("a wrong PIN was entered since the last right one"),
+        "{info}"
+    );
+    assert!(info.contains("module:") && info.contains(MODULE), "{info}");
+}
+
+/// Modules that do not exist, are not libraries or are not PKCS#11 modules are named with the
+/// reason by `diagnose`, and do not keep the host from the module that works.
+#[test]
+fn modules_that_do_not_work_are_named_and_do_not_stop_the_others() {
+    use eidlink_tests::softhsm::{KeyType, MODULE};
+    let hsm = softhsm_token("broken-neighbours", KeyType::P256, KeyType::P256, false);
+    let conf = hsm.conf().display().to_string();
+    let home = Home::new("", 5);
+    let text_file = home.dir.join("not-a-library.so");
+    std::fs::write(&text_file, "this is not a shared library\n").expect("write");
+    let libc = [
+        "/lib/x86_64-linux-gnu/libc.so.6",
+        "/lib/aarch64-linux-gnu/libc.so.6",
+        "/usr/lib64/libc.so.6",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists())
+    .expect("libc.so.6");
+    let text_file = text_file.display().to_string();
+    let modules = ["/nonexistent/libvendorpkcs11.so", text_file.as_str(), libc, MODULE];
+    let home = Home::with_config("1234", 20, &modules_config(&modules));
+    let xdg = home.dir.join("config").display().to_string();
+    let env = [
+        NO_PCSC,
+        ("SOFTHSM2_CONF", conf.as_str()),
+        ("XDG_CONFIG_HOME", xdg.as_str()),
+    ];
+    let out = common::run_eidlink(&["diagnose"], "", &env);
+    let report = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "/nonexistent/libvendorpkcs11.so (configured):\n    does not work: the PKCS#11 module /nonexistent/libvendorpkcs11.so does not exist".to_owned(),
+        format!("{text_file} (configured):\n    does not work: the PKCS#11 module {text_file} cannot be loaded"),
+        format!("{libc} (configured):\n    does not work: the PKCS#11 module {libc} is not a PKCS#11 module"),
+        format!("{MODULE} (configured):\n    loads: "),
+        "token 'broken-neighbours'".to_owned(),
+        "Authentication key: Alice Specimen (EC P-256)".to_owned(),
+        "token in '".to_owned(),
+    ] {
+        assert!(report.contains(&want), "missing {want:?} in\n{report}");
+    }
+    let token = call_env(&home, &auth(ORIGIN), &env[..2]);
+    check_token_of(&token, token_pki(), hsm.auth_der.as_deref().expect("auth"), "ES256");
+}
+
+/// OpenSC's module over the virtual Belgian 1.7 card (OpenSC's own driver), preferred over ours for
+/// the vpcd reader: the host logs in and signs through it, and the results verify. OpenSC shows the
+/// 1.7 applet's PIN-protected certificates only with `private_certificate = declassify`.
+#[test]
+fn opensc_module_runs_the_virtual_belpic17_when_preferred() {
+    let card = insert(Profile::Belpic17);
+    let pki = card.handle.pki();
+    let home = Home::with_config("1234", 30, &opensc_preferred());
+    let env = opensc_env(&home);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let token = call_env(&home, &auth(ORIGIN), &env);
+    check_token(&token, &pki, "RS256");
+    let ask = &home.asks()[0];
+    // Our driver would say 3 tries and digits only: this came through the module.
+    assert_eq!(ask["pin"]["tries_left"], Value::Null, "{ask}");
+    assert_eq!(ask["pin"]["charset"], "any", "{ask}");
+
+    // `eidlink sign` through the module, checked with the certificate's key.
+    let file = home.dir.join("contract.txt");
+    std::fs::write(&file, "contract signed through OpenSC").expect("write");
+    let xdg = home.dir.join("config").display().to_string();
+    let mut cli_env = env.clone();
+    cli_env.push(("XDG_CONFIG_HOME", xdg.as_str()));
+    let file_s = file.display().to_string();
+    let out = common::run_eidlink(
+        &[
+            "sign", "--auth", "--file", &file_s, "--hash", "SHA-256", "--pin-fd", "0",
+        ],
+        "1234\n",
+        &cli_env,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains(&format!("PKCS#11 module {}", opensc_module())), "{err}");
+    let sig = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        String::from_utf8_lossy(&out.stdout).trim(),
+    )
+    .expect("base64 signature");
+    let digest = Digest::of(HashAlgorithm::Sha256, b"contract signed through OpenSC");
+    let scheme = eidlink_core::SignatureAlgorithm {
+        crypto: eidlink_core::CryptoAlgorithm::Rsa,
+        hash: HashAlgorithm::Sha256,
+        padding: eidlink_core::Padding::Pkcs1v15,
+    };
+    eidlink_cert::verify(&pki.auth_der, &digest, &sig, &scheme).expect("the signature verifies");
+
+    // OpenSC 0.23 cannot sign with this card's non-repudiation key (pkcs11-tool gets the same
+    // CKR_FUNCTION_NOT_SUPPORTED from C_Sign): the site is told, naming the module and the call.
+    let home = Home::with_config("1234", 30, &opensc_preferred());
+    let reply = call_env(
+        &home,
+        &json!({"command":"sign","arguments":{"origin":ORIGIN,"hashFunction":"SHA-256",
+            "hash":b64(digest.as_bytes()),"certificate":b64(&pki.sign_der)}}),
+        &env,
+    );
+    assert_error(&reply, "CARD_ERROR", "ERR_WEBEID_NATIVE_FATAL");
+    let message = reply["error"]["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains(opensc_module()) && message.contains("C_Sign returned CKR_FUNCTION_NOT_SUPPORTED"),
+        "{reply}"
+    );
+}
+
+/// Through OpenSC, which maps the card's counter to the token flags (its EstEID driver reads it):
+/// one try left shows as the last try, a wrong PIN then blocks it, and a blocked PIN fails at once,
+/// with no VERIFY.
+#[test]
+fn opensc_module_final_try_and_locked() {
+    let options = CardOptions {
+        tries_left: Some(1),
+        ..CardOptions::default()
+    };
+    let card = insert_with(Profile::EstEid, &options);
+    let home = Home::with_config("9999", 30, &opensc_preferred());
+    let env = opensc_env(&home);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let reply = call_env(&home, &auth(ORIGIN), &env);
+    assert_error(&reply, "PIN_BLOCKED", "ERR_WEBEID_NATIVE_FATAL");
+    let ask = &home.asks()[0];
+    assert_eq!(ask["pin"]["tries_left"], 1, "FINAL_TRY: {ask}");
+    assert_eq!(ask["pin"]["charset"], "any", "through the module: {ask}");
+    assert_eq!(card.handle.pin_tries_left(), 0);
+
+    card.handle.clear_log();
+    let home = Home::with_config("1234", 30, &opensc_preferred());
+    let reply = call_env(&home, &auth(ORIGIN), &env);
+    assert_error(&reply, "PIN_BLOCKED", "ERR_WEBEID_NATIVE_FATAL");
+    assert!(
+        home.asks().is_empty(),
+        "no PIN asked for a locked token: {:?}",
+        home.asks()
+    );
+    assert!(
+        card.handle.apdu_log().iter().all(|l| !is_pin_verify(&l.command)),
+        "no VERIFY to a blocked PIN"
+    );
+}
+
+fn opensc_module() -> &'static str {
+    [
+        "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
+        "/usr/lib/aarch64-linux-gnu/opensc-pkcs11.so",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists())
+    .expect("OpenSC's PKCS#11 module (install opensc-pkcs11)")
+}
+
+/// config.toml lines: OpenSC's module runs the card in the vpcd reader.
+fn opensc_preferred() -> String {
+    format!(
+        "well-known-pkcs11-modules = false\n[prefer-module]\n{:?} = {:?}\n",
+        common::READER,
+        opensc_module()
+    )
+}
+
+/// OPENSC_CONF for the host: the 1.7 certificates readable before the PIN.
+fn opensc_env(home: &Home) -> Vec<(&'static str, String)> {
+    let conf = home.dir.join("opensc.conf");
+    std::fs::write(
+        &conf,
+        "app default {\n\tframework pkcs15 {\n\t\tprivate_certificate = declassify;\n\t}\n}\n",
+    )
+    .expect("opensc.conf");
+    vec![("OPENSC_CONF", conf.display().to_string())]
 }

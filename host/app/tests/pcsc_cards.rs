@@ -101,7 +101,11 @@ fn wrong_pin_reports_tries_left_and_the_right_pin_restores_them() {
         let err = t
             .sign(KeyRole::Authentication, PinInput::Typed(&Pin::from("9999")), &d)
             .expect_err("wrong PIN");
-        assert_eq!(err, CardError::Pin(PinFailure::Wrong { retries: 2 }), "{profile:?}");
+        assert_eq!(
+            err,
+            CardError::Pin(PinFailure::Wrong { retries: Some(2) }),
+            "{profile:?}"
+        );
         assert_eq!(
             t.pin_info(KeyRole::Authentication).expect("pin info").tries_left,
             Some(2)
@@ -109,7 +113,11 @@ fn wrong_pin_reports_tries_left_and_the_right_pin_restores_them() {
         let err = t
             .sign(KeyRole::Signing, PinInput::Typed(&Pin::from("0000")), &d)
             .expect_err("wrong PIN");
-        assert_eq!(err, CardError::Pin(PinFailure::Wrong { retries: 1 }), "{profile:?}");
+        assert_eq!(
+            err,
+            CardError::Pin(PinFailure::Wrong { retries: Some(1) }),
+            "{profile:?}"
+        );
         t.sign(KeyRole::Authentication, PinInput::Typed(&Pin::from("1234")), &d)
             .expect("right PIN");
         assert_eq!(
@@ -130,7 +138,7 @@ fn third_wrong_pin_blocks_the_card() {
             let err = t
                 .sign(KeyRole::Authentication, PinInput::Typed(&Pin::from("9999")), &d)
                 .expect_err("wrong PIN");
-            assert_eq!(err, CardError::Pin(PinFailure::Wrong { retries }));
+            assert_eq!(err, CardError::Pin(PinFailure::Wrong { retries: Some(retries) }));
         }
         let err = t
             .sign(KeyRole::Authentication, PinInput::Typed(&Pin::from("9999")), &d)
@@ -290,7 +298,7 @@ fn esteid_certificates_and_both_pins_through_pcscd() {
     let err = t
         .sign(KeyRole::Signing, PinInput::Typed(&Pin::from("54321")), &d)
         .expect_err("wrong PIN2");
-    assert_eq!(err, CardError::Pin(PinFailure::Wrong { retries: 2 }));
+    assert_eq!(err, CardError::Pin(PinFailure::Wrong { retries: Some(2) }));
     assert_eq!(card.handle.pin_tries_left(), 3, "PIN1 untouched");
     let sign = t
         .sign(KeyRole::Signing, PinInput::Typed(&Pin::from("12345")), &d)

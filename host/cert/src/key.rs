@@ -281,6 +281,17 @@ impl PublicKey {
     }
 }
 
+/// An ECDSA signature as raw `r || s` on `curve` from its ASN.1 `Ecdsa-Sig-Value` (RFC 3279
+/// §2.2.3): what a PKCS#11 module that answers in DER instead of the standard's raw form
+/// (PKCS#11 v2.40 curr. mech. §2.3.1) is normalized to. `None` if it is not one.
+pub fn ecdsa_raw_from_der(curve: Curve, der: &[u8]) -> Option<Vec<u8>> {
+    Some(match curve {
+        Curve::P256 => p256::ecdsa::Signature::from_der(der).ok()?.to_bytes().to_vec(),
+        Curve::P384 => p384::ecdsa::Signature::from_der(der).ok()?.to_bytes().to_vec(),
+        Curve::P521 => p521::ecdsa::Signature::from_der(der).ok()?.to_bytes().to_vec(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,8 +12,9 @@ mod key;
 mod summary;
 
 pub use error::CertError;
+pub use key::ecdsa_raw_from_der;
 pub use key::PublicKey;
-pub use summary::{summarize, CertSummary};
+pub use summary::{summarize, usage, CertSummary, CertUsage};
 
 use eidlink_core::{Digest, SignatureAlgorithm};
 

@@ -72,6 +72,26 @@ pub fn summarize(der: &[u8]) -> Result<CertSummary, CertError> {
     })
 }
 
+/// What a certificate is for, as its extensions say (RFC 5280 §4.2.1.3, §4.2.1.9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CertUsage {
+    /// keyUsage has nonRepudiation (contentCommitment): a signing (qualified) certificate.
+    pub non_repudiation: bool,
+    /// basicConstraints cA, or keyUsage keyCertSign: a CA certificate, not a holder's.
+    pub ca: bool,
+}
+
+/// Reads what a DER certificate is for (a token's certificates carry no other role).
+pub fn usage(der: &[u8]) -> Result<CertUsage, CertError> {
+    let cert = parse(der)?;
+    let ku = cert.key_usage().ok().flatten().map(|e| *e.value);
+    let ca = cert.basic_constraints().ok().flatten().is_some_and(|b| b.value.ca);
+    Ok(CertUsage {
+        non_repudiation: ku.is_some_and(|k| k.non_repudiation()),
+        ca: ca || ku.is_some_and(|k| k.key_cert_sign()),
+    })
+}
+
 fn day(t: &x509_parser::time::ASN1Time) -> String {
     let d = t.to_datetime();
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
@@ -99,5 +119,21 @@ mod tests {
 
         let rsa = Pki::generate(&PkiSpec::default_for(Country::Belgium, LeafKeyType::Rsa2048)).unwrap();
         assert_eq!(summarize(&rsa.sign_der).unwrap().key, "RSA 2048");
+    }
+
+    #[test]
+    fn usage_tells_signing_authentication_and_ca_apart() {
+        let pki = Pki::generate(&PkiSpec::default_for(Country::Belgium, LeafKeyType::P384)).unwrap();
+        let of = |der: &[u8]| usage(der).unwrap();
+        assert_eq!(of(&pki.auth_der), CertUsage::default());
+        assert_eq!(
+            of(&pki.sign_der),
+            CertUsage {
+                non_repudiation: true,
+                ca: false
+            }
+        );
+        assert!(of(&pki.ca_der).ca && of(&pki.root_der).ca);
+        assert!(usage(b"junk").is_err());
     }
 }

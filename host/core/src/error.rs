@@ -24,11 +24,12 @@ pub enum ErrorClass {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum PinFailure {
-    /// Wrong PIN; `retries` tries are left.
-    #[error("wrong PIN, {retries} tries left")]
+    /// Wrong PIN; `retries` tries are left, when the token tells (a PKCS#11 token tells only
+    /// "final try"; "locked" is [`PinFailure::Blocked`]).
+    #[error("wrong PIN{}", match retries { Some(1) => ", 1 try left".to_owned(), Some(n) => format!(", {n} tries left"), None => String::new() })]
     Wrong {
-        /// Tries left after this failure.
-        retries: u8,
+        /// Tries left after this failure, if known.
+        retries: Option<u8>,
     },
     /// The PIN is blocked; it must be unblocked with the PUK at the issuer.
     #[error("the PIN is blocked")]
@@ -78,6 +79,15 @@ pub enum CardError {
     /// The caller passed an invalid argument (wrong digest length, ...).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A PKCS#11 module failed, did not answer or answered nonsense: which module, and what it did
+    /// (`C_Sign returned CKR_DEVICE_ERROR`, `did not answer C_GetSlotList within 10 s`).
+    #[error("the PKCS#11 module {module} {what}")]
+    Module {
+        /// The module's file.
+        module: String,
+        /// What went wrong, starting with a verb.
+        what: String,
+    },
 }
 
 impl CardError {
@@ -93,7 +103,8 @@ impl CardError {
             | Self::Status { .. }
             | Self::Malformed(_)
             | Self::Unsupported(_)
-            | Self::InvalidArgument(_) => ErrorClass::Fatal,
+            | Self::InvalidArgument(_)
+            | Self::Module { .. } => ErrorClass::Fatal,
         }
     }
 
@@ -126,7 +137,7 @@ mod tests {
             ErrorClass::Retriable
         );
         assert_eq!(
-            CardError::from(PinFailure::Wrong { retries: 2 }).class(),
+            CardError::from(PinFailure::Wrong { retries: Some(2) }).class(),
             ErrorClass::UserAction
         );
         assert_eq!(CardError::from(PinFailure::Blocked).class(), ErrorClass::Fatal);

@@ -80,7 +80,7 @@ pub fn pin_status(sw: StatusWord) -> Result<(), CardError> {
         0x6400 => Err(PinFailure::PinpadTimeout.into()),
         0x6401 => Err(PinFailure::PinpadCancelled.into()),
         _ => match sw.retries_left() {
-            Some(retries) => Err(PinFailure::Wrong { retries }.into()),
+            Some(retries) => Err(PinFailure::Wrong { retries: Some(retries) }.into()),
             None => Err(CardError::status(sw, "VERIFY")),
         },
     }
@@ -209,7 +209,7 @@ mod tests {
         assert!(pin_status(StatusWord(0x9000)).is_ok());
         assert_eq!(
             pin_status(StatusWord(0x63C2)),
-            Err(PinFailure::Wrong { retries: 2 }.into())
+            Err(PinFailure::Wrong { retries: Some(2) }.into())
         );
         assert_eq!(pin_status(StatusWord(0x63C0)), Err(PinFailure::Blocked.into()));
         assert_eq!(pin_status(StatusWord(0x6983)), Err(PinFailure::Blocked.into()));

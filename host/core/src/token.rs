@@ -146,18 +146,51 @@ pub struct Signature {
 }
 
 /// The state of a PIN, read without spending a try.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PinInfo {
-    /// Tries left, when the card tells (0 = blocked).
+    /// Tries left, when the token tells (0 = blocked). A PKCS#11 token tells only "final try" (1)
+    /// and "locked" (0): otherwise this is `None`, never a made-up count.
     pub tries_left: Option<u8>,
-    /// Tries a fresh PIN has.
-    pub max_tries: u8,
+    /// Tries a fresh PIN has, when the token tells (cards do, PKCS#11 does not).
+    pub max_tries: Option<u8>,
+    /// The token says a wrong PIN has been entered since the last right one, without a count
+    /// (PKCS#11 `CKF_USER_PIN_COUNT_LOW`).
+    pub low: bool,
 }
 
 impl PinInfo {
+    /// A card's counter: `tries_left` of `max_tries`.
+    pub const fn counted(tries_left: u8, max_tries: u8) -> Self {
+        Self {
+            tries_left: Some(tries_left),
+            max_tries: Some(max_tries),
+            low: false,
+        }
+    }
+
     /// Whether the PIN is blocked.
     pub fn is_blocked(&self) -> bool {
         self.tries_left == Some(0)
+    }
+
+    /// Whether the next wrong PIN blocks it.
+    pub fn is_last_try(&self) -> bool {
+        self.tries_left == Some(1)
+    }
+
+    /// What is known, in English, for the CLI and diagnose: "3 of 3", "blocked", "last try",
+    /// "not told by the token (a wrong PIN was entered since the last right one)".
+    pub fn describe(&self) -> String {
+        match (self.tries_left, self.max_tries) {
+            (Some(0), _) => "blocked".to_owned(),
+            (Some(n), Some(max)) => format!("{n} of {max}"),
+            (Some(1), None) => "last try".to_owned(),
+            (Some(n), None) => n.to_string(),
+            (None, _) if self.low => {
+                "not told by the token (a wrong PIN was entered since the last right one)".to_owned()
+            }
+            (None, _) => "not told by the token".to_owned(),
+        }
     }
 }
 
@@ -200,6 +233,14 @@ impl Slot {
         match self {
             Self::Reader { reader, .. } => reader,
             Self::Pkcs11 { description, .. } => description,
+        }
+    }
+
+    /// The PKCS#11 module the token is reached through, if it is a module's.
+    pub fn module(&self) -> Option<&str> {
+        match self {
+            Self::Reader { .. } => None,
+            Self::Pkcs11 { module, .. } => Some(module),
         }
     }
 

@@ -266,10 +266,7 @@ fn esteid_idemia_authenticate() {
         driver: eidlink_core::cards::idemia::NAME_ESTEID,
         role: KeyRole::Authentication,
         apdus: 14,
-        pin: PinInfo {
-            tries_left: Some(3),
-            max_tries: 3,
-        },
+        pin: PinInfo::counted(3, 3),
         scheme: Scheme::EcdsaP384,
     });
 }
@@ -281,10 +278,7 @@ fn esteid_idemia_sign() {
         driver: eidlink_core::cards::idemia::NAME_ESTEID,
         role: KeyRole::Signing,
         apdus: 14,
-        pin: PinInfo {
-            tries_left: Some(3),
-            max_tries: 3,
-        },
+        pin: PinInfo::counted(3, 3),
         scheme: Scheme::EcdsaP384,
     });
 }
@@ -296,10 +290,7 @@ fn lateid_idemia_v2_authenticate() {
         driver: eidlink_core::cards::idemia::NAME_LATEID_V2,
         role: KeyRole::Authentication,
         apdus: 26,
-        pin: PinInfo {
-            tries_left: Some(3),
-            max_tries: 3,
-        },
+        pin: PinInfo::counted(3, 3),
         scheme: Scheme::RsaPkcs1Sha256,
     });
 }
@@ -311,10 +302,7 @@ fn lateid_idemia_v2_sign() {
         driver: eidlink_core::cards::idemia::NAME_LATEID_V2,
         role: KeyRole::Signing,
         apdus: 28,
-        pin: PinInfo {
-            tries_left: Some(3),
-            max_tries: 3,
-        },
+        pin: PinInfo::counted(3, 3),
         scheme: Scheme::RsaPkcs1Sha256,
     });
 }
@@ -326,10 +314,7 @@ fn fineid_v3_authenticate() {
         driver: eidlink_core::cards::thales::NAME_FINEID_V3,
         role: KeyRole::Authentication,
         apdus: 17,
-        pin: PinInfo {
-            tries_left: Some(5),
-            max_tries: 5,
-        },
+        pin: PinInfo::counted(5, 5),
         scheme: Scheme::RsaPssSha256,
     });
 }
@@ -341,10 +326,7 @@ fn fineid_v3_sign() {
         driver: eidlink_core::cards::thales::NAME_FINEID_V3,
         role: KeyRole::Signing,
         apdus: 16,
-        pin: PinInfo {
-            tries_left: Some(5),
-            max_tries: 5,
-        },
+        pin: PinInfo::counted(5, 5),
         scheme: Scheme::EcdsaP256,
     });
 }
@@ -356,10 +338,7 @@ fn fineid_v4_authenticate() {
         driver: eidlink_core::cards::thales::NAME_FINEID_V4,
         role: KeyRole::Authentication,
         apdus: 14,
-        pin: PinInfo {
-            tries_left: Some(5),
-            max_tries: 5,
-        },
+        pin: PinInfo::counted(5, 5),
         scheme: Scheme::EcdsaP384,
     });
 }
@@ -371,10 +350,7 @@ fn fineid_v4_sign() {
         driver: eidlink_core::cards::thales::NAME_FINEID_V4,
         role: KeyRole::Signing,
         apdus: 14,
-        pin: PinInfo {
-            tries_left: Some(5),
-            max_tries: 5,
-        },
+        pin: PinInfo::counted(5, 5),
         scheme: Scheme::EcdsaP384,
     });
 }

@@ -105,6 +105,10 @@ pub struct Ask {
     /// The PIN is typed on the reader's keypad.
     #[serde(default)]
     pub pinpad: bool,
+    /// With `pinpad`: the token asks for the PIN itself (a PKCS#11 module with a protected
+    /// authentication path), on the reader or in a window of its own.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub token_prompt: bool,
     /// What went wrong with the previous attempt.
     #[serde(default)]
     pub error: Option<AskError>,

@@ -8,6 +8,11 @@
 //! allow-http-localhost = true              # developers: accept http://localhost origins
 //! timeout-seconds = 120                    # how long the host waits for the user and the card
 //! language = "nl"                          # fr, nl, de or en; default: the system's language
+//! pkcs11-modules = ["/opt/vendor/lib/libvendorpkcs11.so"]   # vendor PKCS#11 modules, always asked
+//! well-known-pkcs11-modules = false         # do not look for the known vendor modules (default true)
+//!
+//! [prefer-module]                           # readers whose card a module runs instead of our driver
+//! "Gemalto PC Twin Reader" = "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so"
 //! ```
 //!
 //! The host only reads it; the tray app edits the keys its settings page shows ([`UiSettings`])
@@ -62,6 +67,13 @@ pub struct Config {
     /// The user interface language (`fr`, `nl`, `de`, `en`). Kept as text so that a value this
     /// version does not know falls back to the system language instead of breaking the host.
     pub language: Option<String>,
+    /// PKCS#11 modules to look through besides our own drivers, in this order.
+    pub pkcs11_modules: Vec<String>,
+    /// Whether the well-known vendor modules found on this system are asked about cards that none
+    /// of our drivers runs.
+    pub well_known_pkcs11_modules: bool,
+    /// Reader name (or part of it) → module: that module's token wins over our driver's in it.
+    pub prefer_module: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for Config {
@@ -73,6 +85,9 @@ impl Default for Config {
             allow_http_localhost: false,
             timeout_seconds: 120,
             language: None,
+            pkcs11_modules: Vec::new(),
+            well_known_pkcs11_modules: true,
+            prefer_module: Default::default(),
         }
     }
 }

@@ -74,6 +74,7 @@ pub(super) async fn pin_flow(
             // by the token, the dialog only says where to type it, and the token is asked at once.
             let pin = if key.entry.is_external() {
                 ask.pinpad = true;
+                ask.token_prompt = key.entry == eidlink_core::PinEntry::Token;
                 s.show(&ask).await?;
                 None
             } else {
@@ -96,11 +97,9 @@ pub(super) async fn pin_flow(
             token = t;
             match r {
                 Ok(sig) => return Ok((cert, sig)),
-                Err(CardError::Pin(PinFailure::Wrong { retries })) if retries > 0 => {
-                    tries_left = Some(retries);
-                    error = Some(AskError::WrongPin {
-                        tries_left: Some(retries),
-                    });
+                Err(CardError::Pin(PinFailure::Wrong { retries })) if retries != Some(0) => {
+                    tries_left = retries;
+                    error = Some(AskError::WrongPin { tries_left: retries });
                 }
                 Err(CardError::Pin(PinFailure::Wrong { .. } | PinFailure::Blocked)) => {
                     return Err(HostError::new(
@@ -128,13 +127,13 @@ pub(super) async fn pin_flow(
 }
 
 /// The PIN field the dialog shows for `key`.
-fn pin_rules(key: &KeyInfo, tries_left: Option<u8>, max_tries: u8) -> PinRules {
+fn pin_rules(key: &KeyInfo, tries_left: Option<u8>, max_tries: Option<u8>) -> PinRules {
     PinRules {
         label: key.pin_label.to_owned(),
         min: key.pin.min_len,
         max: key.pin.max_len,
         tries_left,
-        max_tries: Some(max_tries),
+        max_tries,
         charset: match key.pin.charset {
             PinCharset::Digits => Charset::Digits,
             PinCharset::Any => Charset::Any,

@@ -120,6 +120,7 @@ impl<'a> Session<'a> {
             hash,
             pin,
             pinpad: false,
+            token_prompt: false,
             error,
         }
     }

@@ -229,10 +229,7 @@ impl CardDriver for Belpic {
                 }
             }
         };
-        Ok(PinInfo {
-            tries_left: Some(tries_left),
-            max_tries: MAX_TRIES,
-        })
+        Ok(PinInfo::counted(tries_left, MAX_TRIES))
     }
 
     fn sign(
@@ -313,7 +310,7 @@ mod tests {
             ("00 20 00 01 08 24 12 34 FF FF FF FF FF", "63C1"),
         ]);
         let out = make_v18().sign(&mut ch, KeyRole::Signing, &Pin::from("1234"), &digest384());
-        assert_eq!(out, Err(PinFailure::Wrong { retries: 1 }.into()));
+        assert_eq!(out, Err(PinFailure::Wrong { retries: Some(1) }.into()));
         assert!(ch.finish().is_ok());
     }
 

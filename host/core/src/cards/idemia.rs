@@ -480,10 +480,7 @@ fn parse_pin_data(data: &[u8], pin_ref: u8) -> Result<PinInfo, CardError> {
     };
     let tries_left = byte(0x9B)?.ok_or(CardError::Malformed("GET DATA without the PIN tries left"))?;
     let max_tries = byte(0x9A)?.unwrap_or(DEFAULT_MAX_TRIES);
-    Ok(PinInfo {
-        tries_left: Some(tries_left),
-        max_tries,
-    })
+    Ok(PinInfo::counted(tries_left, max_tries))
 }
 
 /// ISO/IEC 7816-4 MANAGE SECURITY ENVIRONMENT: SET, template `A4` (authentication) or `B6`
@@ -553,7 +550,7 @@ mod tests {
             &Pin::from("12345"),
             &digest(HashAlgorithm::Sha384, 1),
         );
-        assert_eq!(out, Err(PinFailure::Wrong { retries: 2 }.into()));
+        assert_eq!(out, Err(PinFailure::Wrong { retries: Some(2) }.into()));
         assert!(ch.finish().is_ok());
     }
 
@@ -649,13 +646,7 @@ mod tests {
             ),
         ]);
         let info = IdemiaDriver::<LatEidIdemiaV2>::new().pin_info(&mut ch, KeyRole::Authentication);
-        assert_eq!(
-            info.ok(),
-            Some(PinInfo {
-                tries_left: Some(1),
-                max_tries: 3
-            })
-        );
+        assert_eq!(info.ok(), Some(PinInfo::counted(1, 3)));
         assert!(ch.finish().is_ok());
         // An answer for another PIN, or without 9B, is malformed.
         assert!(matches!(

@@ -263,10 +263,7 @@ impl<P: ThalesProfile> CardDriver for ThalesDriver<P> {
         let tries_left = tlv::find_path(&data, &[0xA0, 0xDF21])?
             .and_then(|v| v.first().copied())
             .ok_or(CardError::Malformed("GET DATA without the PIN tries left (DF21)"))?;
-        Ok(PinInfo {
-            tries_left: Some(tries_left),
-            max_tries: P::MAX_TRIES,
-        })
+        Ok(PinInfo::counted(tries_left, P::MAX_TRIES))
     }
 
     /// No SELECT first either (as the transcripts): the PKCS#15 application must be the current one,
@@ -381,7 +378,7 @@ mod tests {
             &Pin::from("1234"),
             &digest(HashAlgorithm::Sha384, 1),
         );
-        assert_eq!(out, Err(PinFailure::Wrong { retries: 3 }.into()));
+        assert_eq!(out, Err(PinFailure::Wrong { retries: Some(3) }.into()));
         assert!(ch.finish().is_ok());
     }
 
@@ -495,10 +492,7 @@ mod tests {
         let drv = ThalesDriver::<FinEidV3>::new();
         assert_eq!(
             drv.pin_info(&mut ch, KeyRole::Signing).ok(),
-            Some(PinInfo {
-                tries_left: Some(2),
-                max_tries: 5
-            })
+            Some(PinInfo::counted(2, 5))
         );
         assert!(matches!(
             drv.pin_info(&mut ch, KeyRole::Authentication),

@@ -181,13 +181,7 @@ mod tests {
             .session()
             .and_then(|mut s| s.pin_info(KeyRole::Authentication))
             .map_err(|e| e.to_string());
-        assert_eq!(
-            info,
-            Ok(PinInfo {
-                tries_left: Some(2),
-                max_tries: 3
-            })
-        );
+        assert_eq!(info, Ok(PinInfo::counted(2, 3)));
         let transport = token.into_transport();
         assert_eq!(transport.recovered, 1);
         assert_eq!(transport.script.finish(), Ok(()));

@@ -4,9 +4,10 @@
 // virtual card's CA. Run by tests/browser/run.sh (scripts/test.sh), with pcscd already running.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import {
   VirtualCard, DemoService, HostUser, launchChromium, launchFirefox, insecureSite, screenshotPath, tempDir, cleanup,
-  waitFor,
+  waitFor, SoftHsmToken, SOFTHSM_MODULE,
 } from './lib.mjs';
 
 const BROWSERS = (process.env.EIDLINK_BROWSERS ?? 'chromium,firefox').split(',');
@@ -204,6 +205,63 @@ for (const name of BROWSERS) {
       assert.ok(!seen.some((a) => a.startsWith('web-eid:authenticate')), `the second tab saw ${seen}`);
       await first.close();
       await second.close();
+    });
+  });
+}
+
+// The same story with a PKCS#11 token instead of a card: a SoftHSM2 token (keys made on the token,
+// certificates from the test PKI) that the host reaches through the module configured in
+// `pkcs11-modules`; no card is in the reader. One browser: the PKCS#11 path is the host's, and the
+// browser part is the one above.
+if (BROWSERS.includes('chromium')) {
+  describe('chromium: log in and sign with a PKCS#11 token (SoftHSM2)', () => {
+    let dir, token, service, user, browser;
+
+    before(async () => {
+      dir = tempDir('softhsm');
+      token = SoftHsmToken.start(dir);
+      service = await DemoService.start(dir, token.pkiDir);
+      user = new HostUser(dir);
+      user.extraEnv = { SOFTHSM2_CONF: token.conf };
+      browser = await launchChromium(user);
+    });
+
+    after(async () => {
+      await browser?.close().catch(() => {});
+      await service?.stop();
+      if (dir) cleanup(dir);
+    });
+
+    test('log in with the token, then sign the enrollment contract', async () => {
+      user.configure({
+        pin: '1234',
+        signPin: '1234',
+        extra: `pkcs11-modules = ["${SOFTHSM_MODULE}"]\nwell-known-pkcs11-modules = false\n`,
+      });
+      const page = await browser.newPage();
+      const r = await login(page, service.url);
+      assert.equal(r.state, 'ok', `login failed: ${JSON.stringify(r)}`);
+      assert.match(await page.$eval('#holder', (e) => e.textContent), /ALICE/i);
+      const last = await page.evaluate(async () => (await fetch('/api/last')).json()).catch(() => null);
+      assert.ok(last?.login, `the service verified a login: ${JSON.stringify(last)}`);
+      await page.screenshot({ path: screenshotPath('chromium-softhsm-1-logged-in'), fullPage: true });
+
+      await page.goto(`${service.url}contract?lang=fr`);
+      await page.click('#sign');
+      const s = await outcome(page);
+      assert.equal(s.state, 'ok', `signing failed: ${JSON.stringify(s)}`);
+      assert.match(await page.$eval('#signed-by', (e) => e.textContent), /ALICE/i);
+      await page.screenshot({ path: screenshotPath('chromium-softhsm-2-contract-signed'), fullPage: true });
+
+      // The dialog was asked through the module's token: no made-up count of tries.
+      const asks = readFileSync(user.dialogLog, 'utf8').split('\n').filter((l) => l.includes('"type":"ask"'))
+        .map((l) => JSON.parse(l));
+      assert.ok(asks.length >= 2, JSON.stringify(asks));
+      for (const a of asks.filter((x) => x.purpose !== 'consent')) {
+        assert.equal(a.pin.tries_left, null, JSON.stringify(a));
+        assert.equal(a.pin.charset, 'any', JSON.stringify(a));
+      }
+      await page.close();
     });
   });
 }

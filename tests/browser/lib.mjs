@@ -151,6 +151,21 @@ export class VirtualCard {
   }
 }
 
+/**
+ * A SoftHSM2 token (eidlink-softhsm: P-256 authentication key, P-384 signing key, certificates from
+ * the virtual card's test PKI) and that PKI exported, with no card in the reader.
+ */
+export class SoftHsmToken {
+  static start(dir) {
+    const pkiDir = path.join(dir, 'pki-softhsm');
+    execFileSync(bin('eidlink-vcard'), ['--profile', 'belpic18', '--export-pki', pkiDir], { stdio: 'ignore' });
+    const conf = execFileSync(bin('eidlink-softhsm'), ['--dir', path.join(dir, 'softhsm')], { encoding: 'utf8' }).trim();
+    return Object.assign(new SoftHsmToken(), { pkiDir, conf });
+  }
+}
+
+export const SOFTHSM_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
+
 /** The demo public service on an ephemeral HTTPS port, trusting the virtual card's CA. */
 export class DemoService {
   static async start(dir, pkiDir) {
@@ -185,18 +200,23 @@ export class HostUser {
     this.configure({});
   }
 
-  /** Writes the host config: the scripted PIN program answering `pin`/`signPin`, or `answers`. */
-  configure({ pin = '1234', signPin = '1234', answers = null, timeout = 60 }) {
+  /**
+   * Writes the host config: the scripted PIN program answering `pin`/`signPin`, or `answers`;
+   * `extra` is appended (PKCS#11 settings).
+   */
+  configure({ pin = '1234', signPin = '1234', answers = null, timeout = 60, extra = '' }) {
     const args = answers ? ['--answers', answers] : ['--pin', pin, '--sign-pin', signPin];
     const program = [bin('eidlink-pin-script'), ...args, '--record', this.dialogLog];
     writeFileSync(
       path.join(this.config, 'eidlink/config.toml'),
-      `pin-program = ${JSON.stringify(program)}\nlogging = true\ntimeout-seconds = ${timeout}\n`,
+      `pin-program = ${JSON.stringify(program)}\nlogging = true\ntimeout-seconds = ${timeout}\n${extra}`,
     );
   }
 
   env() {
-    return { ...process.env, HOME: this.home, XDG_CONFIG_HOME: this.config, XDG_DATA_HOME: this.data };
+    return {
+      ...process.env, ...(this.extraEnv ?? {}), HOME: this.home, XDG_CONFIG_HOME: this.config, XDG_DATA_HOME: this.data,
+    };
   }
 
   /**

@@ -58,6 +58,7 @@ pub struct TokenSpec {
 pub struct SoftHsm {
     dir: PathBuf,
     conf: PathBuf,
+    keep: bool,
     /// The holder's authentication certificate on the token (DER), if it has that key.
     pub auth_der: Option<Vec<u8>>,
     /// The holder's signing certificate on the token (DER), if it has that key.
@@ -90,6 +91,7 @@ impl SoftHsm {
         let mut hsm = SoftHsm {
             dir: dir.to_path_buf(),
             conf,
+            keep: false,
             auth_der: None,
             sign_der: None,
         };
@@ -132,6 +134,12 @@ impl SoftHsm {
     /// The configuration file.
     pub fn conf(&self) -> &Path {
         &self.conf
+    }
+
+    /// Leaves the token directory in place when dropped; returns the configuration file.
+    pub fn keep(mut self) -> PathBuf {
+        self.keep = true;
+        self.conf.clone()
     }
 
     fn run(&self, tool: &str, args: &[&str]) -> Result<Vec<u8>> {
@@ -257,6 +265,9 @@ impl SoftHsm {
 
 impl Drop for SoftHsm {
     fn drop(&mut self) {
+        if self.keep {
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -39,7 +39,8 @@ pub struct Module {
     pub(crate) name: String,
     pub(crate) ctx: Pkcs11,
     pub(crate) info: LibraryInfo,
-    pub(crate) functions: Option<FunctionList>,
+    /// The raw function list, opened on first need (a key with CKA_ALWAYS_AUTHENTICATE).
+    functions: OnceLock<Option<FunctionList>>,
     /// Set when a call did not return in time: the module is not asked again in this process.
     stuck: AtomicBool,
 }
@@ -53,6 +54,19 @@ impl Module {
     /// What the module says of itself.
     pub fn info(&self) -> &LibraryInfo {
         &self.info
+    }
+
+    /// The raw function list, for the one call cryptoki lacks.
+    pub(crate) fn functions(&self) -> Option<&FunctionList> {
+        self.functions
+            .get_or_init(|| match FunctionList::open(&self.path) {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    tracing::warn!("{}: no function list for context-specific logins: {e}", self.name);
+                    None
+                }
+            })
+            .as_ref()
     }
 
     /// An error about this module.
@@ -243,19 +257,12 @@ fn open(path: &Path) -> Result<Module, CardError> {
             cryptoki_version: i.cryptoki_version().to_string(),
         })
         .map_err(|e| module_error(path, format!("does not describe itself (C_GetInfo): {e}")))?;
-    let functions = match FunctionList::open(path) {
-        Ok(f) => Some(f),
-        Err(e) => {
-            tracing::warn!("{}: no function list for context-specific logins: {e}", path.display());
-            None
-        }
-    };
     Ok(Module {
         name: path.display().to_string(),
         path: path.to_path_buf(),
         ctx,
         info,
-        functions,
+        functions: OnceLock::new(),
         stuck: AtomicBool::new(false),
     })
 }

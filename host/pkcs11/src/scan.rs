@@ -27,13 +27,14 @@ pub struct SlotReport {
     pub keys: Result<Vec<(KeyRole, String)>, CardError>,
 }
 
-/// Looks at every slot with a token (`C_GetSlotList(CK_TRUE)`).
+/// Looks at every slot with an initialized token (`C_GetSlotList(CK_TRUE)`; SoftHSM, for one, always
+/// offers a blank token to initialize, which can hold no holder's keys).
 pub(crate) fn scan(module: &Arc<Module>) -> Result<Vec<Found>, CardError> {
     let slots = module.ctx.get_slots_with_token().map_err(|e| module.map(&e))?;
-    Ok(slots.into_iter().map(|s| look(module, s)).collect())
+    Ok(slots.into_iter().filter_map(|s| look(module, s)).collect())
 }
 
-fn look(module: &Arc<Module>, slot: P11Slot) -> Found {
+fn look(module: &Arc<Module>, slot: P11Slot) -> Option<Found> {
     let description = module
         .ctx
         .get_slot_info(slot)
@@ -48,17 +49,31 @@ fn look(module: &Arc<Module>, slot: P11Slot) -> Found {
             description
         },
     };
-    match token(module, slot, where_.clone()) {
+    let ti = match module.ctx.get_token_info(slot) {
+        Ok(ti) if !ti.token_initialized() => return None,
+        Ok(ti) => ti,
+        Err(e) => {
+            return Some(Found::Error {
+                slot: where_.name().to_owned(),
+                error: module.map(&e),
+            })
+        }
+    };
+    Some(match token(module, slot, &ti, where_.clone()) {
         Ok(t) => Found::Token(Box::new(t)),
         Err(error) => Found::Error {
             slot: where_.name().to_owned(),
             error,
         },
-    }
+    })
 }
 
-fn token(module: &Arc<Module>, slot: P11Slot, where_: Slot) -> Result<Pkcs11Token, CardError> {
-    let ti = module.ctx.get_token_info(slot).map_err(|e| module.map(&e))?;
+fn token(
+    module: &Arc<Module>,
+    slot: P11Slot,
+    ti: &cryptoki::slot::TokenInfo,
+    where_: Slot,
+) -> Result<Pkcs11Token, CardError> {
     let mechanisms = module.ctx.get_mechanism_list(slot).map_err(|e| module.map(&e))?;
     let signs = |m: MechanismType| {
         mechanisms.contains(&m)
@@ -207,16 +222,21 @@ pub(crate) fn report(module: &Arc<Module>) -> Result<Vec<SlotReport>, CardError>
                 .get_slot_info(slot)
                 .map(|i| i.slot_description().trim().to_owned())
                 .unwrap_or_default();
-            let label = module
-                .ctx
-                .get_token_info(slot)
-                .ok()
-                .map(|t| t.label().trim().to_owned());
-            let keys = match &label {
+            let ti = module.ctx.get_token_info(slot).ok();
+            let label = ti.as_ref().map(|t| {
+                let label = t.label().trim().to_owned();
+                if t.token_initialized() {
+                    label
+                } else {
+                    format!("{label} (not initialized)")
+                }
+            });
+            let keys = match &ti {
                 None => Ok(Vec::new()),
-                Some(_) => token(
+                Some(ti) => token(
                     module,
                     slot,
+                    ti,
                     Slot::Pkcs11 {
                         module: module.name().to_owned(),
                         slot_id: slot.id(),

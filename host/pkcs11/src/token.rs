@@ -130,17 +130,23 @@ impl Token for Pkcs11Token {
             .ctx
             .open_ro_session(self.slot_id)
             .map_err(|e| self.module.map(&e))?;
-        Ok(Box::new(Pkcs11Session { token: self, session }))
+        Ok(Box::new(Pkcs11Session {
+            token: self,
+            session,
+            logged_in: false,
+        }))
     }
 }
 
 struct Pkcs11Session<'a> {
     token: &'a Pkcs11Token,
     session: Session,
+    /// Whether this session logged in (and so logs out when it ends).
+    logged_in: bool,
 }
 
 impl Pkcs11Session<'_> {
-    fn login(&self, user: UserType, pin: PinInput<'_>) -> Result<(), CardError> {
+    fn login(&mut self, user: UserType, pin: PinInput<'_>) -> Result<(), CardError> {
         let r = match pin {
             PinInput::Typed(p) => {
                 let raw = RawAuthPin::new(Box::new(p.expose().as_bytes().to_vec()));
@@ -151,7 +157,10 @@ impl Pkcs11Session<'_> {
         };
         match r {
             // Another session of this process (the tray, say) is logged in already.
-            Ok(()) | Err(P11Error::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(()),
+            Ok(()) | Err(P11Error::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {
+                self.logged_in = true;
+                Ok(())
+            }
             Err(e) => Err(self.token.map(&e)),
         }
     }
@@ -188,7 +197,10 @@ impl Pkcs11Session<'_> {
 impl Drop for Pkcs11Session<'_> {
     fn drop(&mut self) {
         // The login belongs to the application, not the session: end it, so the next request asks
-        // for the PIN again. Not logged in (a failed login, the Croatian module) is fine.
+        // for the PIN again. Not logged in (the Croatian module says so) is fine.
+        if !self.logged_in {
+            return;
+        }
         match self.session.logout() {
             Ok(()) | Err(P11Error::Pkcs11(RvError::UserNotLoggedIn, _)) => {}
             Err(e) => tracing::debug!("{}: C_Logout: {e}", self.token.module.name()),
@@ -256,7 +268,7 @@ impl TokenSession for Pkcs11Session<'_> {
         let raw = if self.always_authenticate(handle) {
             // CKA_ALWAYS_AUTHENTICATE: C_SignInit, a context-specific C_Login, then C_Sign
             // (PKCS#11 v2.40 §4.9, §5.2).
-            let functions = self.token.module.functions.as_ref().ok_or_else(|| {
+            let functions = self.token.module.functions().ok_or_else(|| {
                 self.token
                     .module
                     .error("needs a login for each signature, and its function list could not be read")

@@ -41,6 +41,8 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
+    // A PKCS#11 module that crashes while loading is found in a child process, not here.
+    eidlink_pkcs11::isolate_module_loads();
     let cli = Cli::parse();
     let dirs = Dirs::new();
     if let Ok(config) = Config::load(dirs.as_ref()) {

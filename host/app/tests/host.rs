@@ -1026,3 +1026,85 @@ fn opensc_env(home: &Home) -> Vec<(&'static str, String)> {
     .expect("opensc.conf");
     vec![("OPENSC_CONF", conf.display().to_string())]
 }
+
+/// Builds a shared library from C source with the system's C compiler (test equipment only).
+fn c_module(dir: &Path, name: &str, source: &str) -> String {
+    let c = dir.join(format!("{name}.c"));
+    let so = dir.join(format!("{name}.so"));
+    std::fs::write(&c, source).expect("write C");
+    let out = Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&so)
+        .arg(&c)
+        .output()
+        .expect("run cc (install gcc)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    so.display().to_string()
+}
+
+/// Modules that crash while loading, hang, or hand out a function list of null pointers: each is
+/// named with what it did (the crash found in a separate process, the hang cut at the time limit),
+/// the host and `diagnose` go on, and the module that works still serves the login.
+#[test]
+fn modules_that_crash_hang_or_answer_nonsense_fail_alone() {
+    use eidlink_tests::softhsm::{KeyType, MODULE};
+    let hsm = softhsm_token("hostile-neighbours", KeyType::P256, KeyType::P256, false);
+    let conf = hsm.conf().display().to_string();
+    let scratch = Home::new("", 5);
+    let crash = c_module(
+        &scratch.dir,
+        "crash",
+        "unsigned long C_GetFunctionList(void **list) { *(volatile int *)0 = 1; *list = 0; return 0; }\n",
+    );
+    let hang = c_module(
+        &scratch.dir,
+        "hang",
+        "#include <unistd.h>\nunsigned long C_GetFunctionList(void **list) { for (;;) sleep(1); }\n",
+    );
+    // A CK_FUNCTION_LIST of version 2.40 and nothing but null function pointers.
+    let nulls = c_module(
+        &scratch.dir,
+        "nulls",
+        "static void *table[128] = { (void *)0x2802 };\nunsigned long C_GetFunctionList(void **list) { *list = table; return 0; }\n",
+    );
+    let modules = [crash.as_str(), hang.as_str(), nulls.as_str(), MODULE];
+    let home = Home::with_config("1234", 60, &modules_config(&modules));
+    let xdg = home.dir.join("config").display().to_string();
+    let cache = home.dir.join("cache").display().to_string();
+    let env = [
+        NO_PCSC,
+        ("SOFTHSM2_CONF", conf.as_str()),
+        ("XDG_CONFIG_HOME", xdg.as_str()),
+        ("XDG_CACHE_HOME", cache.as_str()),
+    ];
+    let started = Instant::now();
+    let out = common::run_eidlink(&["diagnose"], "", &env);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "diagnose survives: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for want in [
+        format!("{crash} (configured):\n    does not work: the PKCS#11 module {crash} crashed while loading (segmentation fault)"),
+        format!("{hang} (configured):\n    does not work: the PKCS#11 module {hang} did not finish loading within 10 s"),
+        format!("{nulls} (configured):\n    does not work: the PKCS#11 module {nulls} failed to start"),
+        format!("{MODULE} (configured):\n    loads: "),
+    ] {
+        assert!(report.contains(&want), "missing {want:?} in\n{report}");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the hang is cut once: {:?}",
+        started.elapsed()
+    );
+
+    let token = call_env(&home, &auth(ORIGIN), &env);
+    check_token_of(&token, token_pki(), hsm.auth_der.as_deref().expect("auth"), "ES256");
+    // The working module passed its check once and is remembered; the others are not.
+    let remembered = std::fs::read_to_string(home.dir.join("cache/eidlink/pkcs11-probes")).expect("probe cache");
+    assert!(
+        remembered.contains(MODULE) && !remembered.contains(&crash),
+        "{remembered}"
+    );
+}

@@ -208,6 +208,7 @@ pub fn load(path: &Path) -> Result<Arc<Module>, CardError> {
     if !path.is_file() {
         return Err(module_error(path, "does not exist"));
     }
+    crate::probe::check(path)?;
     let owned = path.to_path_buf();
     match run_bounded(CALL_LIMIT, move || open(&owned)) {
         Bounded::Done(Ok(m)) => {

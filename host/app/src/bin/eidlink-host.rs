@@ -25,6 +25,8 @@ Options:
 ";
 
 fn main() -> ExitCode {
+    // A PKCS#11 module that crashes while loading is found in a child process, not here.
+    eidlink_pkcs11::isolate_module_loads();
     // Browsers never pass these (they pass an origin or a manifest path), so answering them here
     // cannot take a browser's request; it gives people and help2man a real --help.
     match std::env::args().nth(1).as_deref() {

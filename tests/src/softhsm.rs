@@ -65,6 +65,17 @@ pub struct SoftHsm {
     pub sign_der: Option<Vec<u8>>,
 }
 
+/// OpenSC's PKCS#11 module, where Debian's opensc-pkcs11 package puts it (`None`: not installed).
+pub fn opensc_module() -> Option<&'static str> {
+    [
+        "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
+        "/usr/lib/aarch64-linux-gnu/opensc-pkcs11.so",
+        "/usr/lib/opensc-pkcs11.so",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists())
+}
+
 /// Whether SoftHSM2 and OpenSC's tools are installed.
 pub fn available() -> bool {
     Path::new(MODULE).exists() && which("softhsm2-util") && which("pkcs11-tool")

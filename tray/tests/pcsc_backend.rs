@@ -102,14 +102,8 @@ fn a_card_becomes_ready_with_its_details_and_no_try_spent() {
 fn a_card_run_by_a_preferred_module_shows_the_module_and_its_pin_state() {
     let _lock = vpcd_test_lock();
     require_vpcd();
-    let Some(opensc) = [
-        "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
-        "/usr/lib/aarch64-linux-gnu/opensc-pkcs11.so",
-    ]
-    .into_iter()
-    .find(|p| std::path::Path::new(p).exists()) else {
-        panic!("OpenSC's PKCS#11 module is needed (apt-get install opensc-pkcs11)");
-    };
+    let opensc =
+        eidlink_tests::softhsm::opensc_module().expect("OpenSC's PKCS#11 module (apt-get install opensc-pkcs11)");
     let config = eidlink_settings::Config {
         well_known_pkcs11_modules: false,
         prefer_module: [(READER.to_owned(), opensc.to_owned())].into_iter().collect(),

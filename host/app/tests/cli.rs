@@ -287,14 +287,7 @@ fn diagnose_tells_support_what_they_need() {
 /// private, content v4.01 §6.5, so OpenSC's PKCS#11 module shows them only after a login.)
 #[test]
 fn opensc_reads_the_same_authentication_certificate() {
-    let module = [
-        "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
-        "/usr/lib/aarch64-linux-gnu/opensc-pkcs11.so",
-        "/usr/lib/opensc-pkcs11.so",
-    ]
-    .into_iter()
-    .find(|p| std::path::Path::new(p).exists())
-    .expect("OpenSC's PKCS#11 module (install opensc-pkcs11)");
+    let module = eidlink_tests::softhsm::opensc_module().expect("OpenSC's PKCS#11 module (install opensc-pkcs11)");
     for profile in [Profile::Belpic18, Profile::Belpic17] {
         let card = insert(profile);
         let ours = eidlink(&["cert", "--auth", "--der"], "");

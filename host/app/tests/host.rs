@@ -998,13 +998,7 @@ fn opensc_module_final_try_and_locked() {
 }
 
 fn opensc_module() -> &'static str {
-    [
-        "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
-        "/usr/lib/aarch64-linux-gnu/opensc-pkcs11.so",
-    ]
-    .into_iter()
-    .find(|p| Path::new(p).exists())
-    .expect("OpenSC's PKCS#11 module (install opensc-pkcs11)")
+    eidlink_tests::softhsm::opensc_module().expect("OpenSC's PKCS#11 module (install opensc-pkcs11)")
 }
 
 /// config.toml lines: OpenSC's module runs the card in the vpcd reader.

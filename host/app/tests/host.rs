@@ -844,6 +844,13 @@ fn a_wrong_pin_on_a_token_that_tells_no_count_asks_again_without_one() {
         err.contains(&format!("PKCS#11 module {MODULE}")),
         "the CLI names the module: {err}"
     );
+    let out = cli(&["readers"], "");
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        listed.contains(&format!(": count (PKCS#11 module {MODULE})")),
+        "{listed}"
+    );
     let out = cli(&["info"], "");
     let info = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

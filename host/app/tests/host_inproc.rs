@@ -74,7 +74,20 @@ fn request(
     message: Value,
     during: impl FnOnce() + Send + 'static,
 ) -> Value {
-    let providers: Providers = Arc::from(vec![readers.provider()]);
+    request_through(Arc::from(vec![readers.provider()]), config, message, during)
+}
+
+/// [`request`] through other providers.
+fn request_with(providers: Providers, config: Config, message: Value) -> Value {
+    request_through(providers, config, message, || {})
+}
+
+fn request_through(
+    providers: Providers,
+    config: Config,
+    message: Value,
+    during: impl FnOnce() + Send + 'static,
+) -> Value {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -227,4 +240,99 @@ fn the_wrong_card_is_refused_for_a_signature() {
     // Nothing was asked and no try spent.
     assert!(record.requests().iter().all(|r| r["type"] != "ask"));
     assert_eq!(readers.with_card(0, |c| c.pin_tries_left()), Some(3));
+}
+
+/// A token that asks for the PIN itself (a PKCS#11 module with a protected authentication path):
+/// the in-process card behind a token whose keys say `PinEntry::Token`, and which enters the PIN
+/// on its own when asked with `PinInput::External`, as such a module does in its window.
+struct AsksItself(Box<dyn eidlink_core::Token>);
+
+impl eidlink_core::Token for AsksItself {
+    fn slot(&self) -> &eidlink_core::Slot {
+        self.0.slot()
+    }
+    fn label(&self) -> &str {
+        self.0.label()
+    }
+    fn key(&self, role: eidlink_core::KeyRole) -> Option<eidlink_core::KeyInfo> {
+        self.0.key(role).map(|k| eidlink_core::KeyInfo {
+            entry: eidlink_core::PinEntry::Token,
+            ..k
+        })
+    }
+    fn session(&mut self) -> Result<Box<dyn eidlink_core::TokenSession + '_>, eidlink_core::CardError> {
+        Ok(Box::new(AsksItselfSession(self.0.session()?)))
+    }
+}
+
+struct AsksItselfSession<'a>(Box<dyn eidlink_core::TokenSession + 'a>);
+
+impl eidlink_core::TokenSession for AsksItselfSession<'_> {
+    fn certificate(&mut self, kind: eidlink_core::CertificateKind) -> Result<Vec<u8>, eidlink_core::CardError> {
+        self.0.certificate(kind)
+    }
+    fn pin_info(&mut self, role: eidlink_core::KeyRole) -> Result<eidlink_core::PinInfo, eidlink_core::CardError> {
+        self.0.pin_info(role)
+    }
+    fn card_info(&mut self) -> Result<eidlink_core::CardInfo, eidlink_core::CardError> {
+        self.0.card_info()
+    }
+    fn sign(
+        &mut self,
+        role: eidlink_core::KeyRole,
+        pin: eidlink_core::PinInput<'_>,
+        digest: &eidlink_core::Digest,
+    ) -> Result<eidlink_core::Signature, eidlink_core::CardError> {
+        assert!(
+            matches!(pin, eidlink_core::PinInput::External),
+            "the host must not send a PIN"
+        );
+        // The "module's window": the citizen types the PIN there.
+        let typed = eidlink_core::Pin::from("1234");
+        self.0.sign(role, eidlink_core::PinInput::Typed(&typed), digest)
+    }
+}
+
+struct AsksItselfProvider(Box<dyn eidlink_core::TokenProvider>);
+
+impl eidlink_core::TokenProvider for AsksItselfProvider {
+    fn name(&self) -> &str {
+        "token that asks for its PIN"
+    }
+    fn scan(&self) -> Result<Vec<eidlink_core::Found>, eidlink_core::CardError> {
+        Ok(self
+            .0
+            .scan()?
+            .into_iter()
+            .map(|f| match f {
+                eidlink_core::Found::Token(t) => eidlink_core::Found::Token(Box::new(AsksItself(t))),
+                other => other,
+            })
+            .collect())
+    }
+}
+
+/// The host does not ask our dialog for the PIN of a token that asks for it itself: the dialog
+/// shows the site and says where the token asks (`pinpad` with `token_prompt`), and the login
+/// goes through with the PIN the token took.
+#[test]
+fn a_token_that_asks_for_its_pin_gets_a_dialog_that_says_so() {
+    let readers = InProcessReaders::new(&["Mem 0"]);
+    let card = belgian();
+    let pki = card.pki().clone();
+    readers.insert(0, card);
+    let record = Record::new();
+    let providers: Providers = Arc::from(vec![
+        Box::new(AsksItselfProvider(readers.provider())) as Box<dyn eidlink_core::TokenProvider>
+    ]);
+    // No answer is scripted: the dialog must not be asked for one.
+    let reply = request_with(providers, config("", &record, 10), authenticate());
+    assert_eq!(reply["format"], "web-eid:1.0", "{reply}");
+    let alg = eidlink_webeid::TokenAlgorithm::from_name(reply["algorithm"].as_str().unwrap()).unwrap();
+    eidlink_verifier::verify_auth_signature(&pki.auth_der, alg, ORIGIN, NONCE, &unb64(&reply["signature"])).unwrap();
+    let asks: Vec<_> = record.requests().into_iter().filter(|r| r["type"] == "ask").collect();
+    assert_eq!(asks.len(), 1, "{asks:?}");
+    assert_eq!(asks[0]["pinpad"], true, "{:?}", asks[0]);
+    assert_eq!(asks[0]["token_prompt"], true, "{:?}", asks[0]);
+    assert_eq!(asks[0]["origin"], ORIGIN);
 }

@@ -294,6 +294,21 @@ pub fn ecdsa_raw_from_der(curve: Curve, der: &[u8]) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_der_ecdsa_signature_becomes_r_and_s() {
+        use p384::ecdsa::signature::hazmat::PrehashSigner;
+        let key = p384::ecdsa::SigningKey::from_slice(&[7u8; 48]).unwrap();
+        let sig: p384::ecdsa::Signature = key.sign_prehash(&[1u8; 48]).unwrap();
+        let der = sig.to_der();
+        let raw = ecdsa_raw_from_der(Curve::P384, der.as_bytes()).unwrap();
+        assert_eq!(raw, sig.to_bytes().to_vec());
+        assert!(ecdsa_raw_from_der(Curve::P384, &raw).is_none(), "raw is not DER");
+        assert!(
+            ecdsa_raw_from_der(Curve::P256, der.as_bytes()).is_none(),
+            "a P-384 value is no P-256 signature"
+        );
+    }
+
     use super::*;
     use p256::elliptic_curve::Generate;
     use p256::pkcs8::EncodePublicKey;

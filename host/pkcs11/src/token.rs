@@ -305,7 +305,9 @@ fn mechanism_for(a: &SignatureAlgorithm, digest: &Digest) -> Result<(Mechanism<'
             let params = PkcsPssParams {
                 hash_alg,
                 mgf,
-                s_len: (digest.algorithm().output_len() as u64).into(),
+                // CK_ULONG is 32 bits on Windows: the salt length always fits.
+                s_len: cryptoki::types::Ulong::try_from(digest.algorithm().output_len())
+                    .map_err(|_| CardError::Unsupported("RSA-PSS with this hash function"))?,
             };
             (Mechanism::RsaPkcsPss(params), digest.as_bytes().to_vec())
         }

@@ -17,6 +17,8 @@ pub const SHORT_MAX_LE: usize = 256;
 pub const EXTENDED_MAX: usize = 65_536;
 /// Cap on the total bytes collected through GET RESPONSE, so a card cannot make us loop forever.
 const MAX_RESPONSE: usize = 65_536;
+/// GET RESPONSE rounds after one command: 64 KiB in chunks of 256 bytes, and one more.
+const MAX_GET_RESPONSE_ROUNDS: usize = MAX_RESPONSE / SHORT_MAX_LE + 1;
 
 /// A command could not be encoded.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -254,12 +256,23 @@ fn exchange_single(ch: &mut dyn CardChannel, cmd: &Command) -> Result<Response, 
         resp = transmit(ch, &again)?;
     }
     let mut data = std::mem::take(&mut resp.data);
+    let mut rounds = 0;
     while resp.sw.sw1() == 0x61 {
+        // A hostile or broken card can answer `61 xx` forever without data, which the byte cap
+        // alone never stops: bound the rounds, and take a GET RESPONSE that brings nothing but
+        // another `61 xx` as malformed (a card that has more bytes hands some over each time).
+        rounds += 1;
+        if rounds > MAX_GET_RESPONSE_ROUNDS {
+            return Err(CardError::Malformed("too many GET RESPONSE rounds"));
+        }
         let ne = match resp.sw.sw2() {
             0 => SHORT_MAX_LE,
             n => usize::from(n),
         };
         resp = transmit(ch, &get_response(ne))?;
+        if resp.data.is_empty() && resp.sw.sw1() == 0x61 {
+            return Err(CardError::Malformed("GET RESPONSE answered 61xx with no data"));
+        }
         data.extend_from_slice(&resp.data);
         if data.len() > MAX_RESPONSE {
             return Err(CardError::Malformed("response longer than 64 KiB"));
@@ -363,5 +376,56 @@ mod tests {
         let mut ch = ScriptedChannel::from_pairs(&[("00B0000000", "90")]);
         let err = exchange(&mut ch, &Command::new(0, 0xB0, 0, 0).with_le(256));
         assert!(matches!(err, Err(CardError::Malformed(_))));
+    }
+
+    /// A card that answers every command with `61 01` and no data.
+    struct EndlessMore {
+        commands: usize,
+    }
+
+    impl CardChannel for EndlessMore {
+        fn transmit(&mut self, _apdu: &[u8]) -> Result<Vec<u8>, crate::transport::TransportError> {
+            self.commands += 1;
+            // Without a bound in `exchange` this would loop for as long as the card stays in.
+            if self.commands > 10_000 {
+                return Err(crate::transport::TransportError::CardRemoved);
+            }
+            Ok(vec![0x61, 0x01])
+        }
+    }
+
+    #[test]
+    fn a_card_answering_61xx_without_data_is_malformed_at_once() {
+        let mut card = EndlessMore { commands: 0 };
+        let err = exchange(&mut card, &Command::new(0, 0xB0, 0, 0).with_le(256));
+        assert!(matches!(err, Err(CardError::Malformed(_))), "{err:?}");
+        assert_eq!(card.commands, 2, "the command and one GET RESPONSE");
+    }
+
+    /// A card that hands over one byte per GET RESPONSE and always says one more is waiting.
+    struct Trickle {
+        commands: usize,
+    }
+
+    impl CardChannel for Trickle {
+        fn transmit(&mut self, _apdu: &[u8]) -> Result<Vec<u8>, crate::transport::TransportError> {
+            self.commands += 1;
+            if self.commands > 100_000 {
+                return Err(crate::transport::TransportError::CardRemoved);
+            }
+            Ok(vec![0xAA, 0x61, 0x01])
+        }
+    }
+
+    #[test]
+    fn get_response_rounds_are_bounded() {
+        let mut card = Trickle { commands: 0 };
+        let err = exchange(&mut card, &Command::new(0, 0xB0, 0, 0).with_le(256));
+        assert!(matches!(err, Err(CardError::Malformed(_))), "{err:?}");
+        assert!(
+            card.commands <= MAX_GET_RESPONSE_ROUNDS + 1,
+            "{} commands",
+            card.commands
+        );
     }
 }

@@ -122,6 +122,25 @@ pub fn selected_file_size(resp: Response) -> Result<usize, CardError> {
     }
 }
 
+/// The largest EF READ BINARY can reach: its offset is 15 bits (P1 b8 = 0, ISO/IEC 7816-4 §11.2.3).
+pub const MAX_FILE_SIZE: usize = 0x8000;
+
+fn check_file_size(size: usize) -> Result<(), CardError> {
+    if size > MAX_FILE_SIZE {
+        return Err(CardError::Malformed("file larger than 32 KiB"));
+    }
+    Ok(())
+}
+
+/// The READ BINARY offset for `pos`, refused past 15 bits: `read_binary` masks P1 to 7 bits, so
+/// a larger offset would silently wrap and read the start of the file again.
+fn read_offset(pos: usize) -> Result<u16, CardError> {
+    u16::try_from(pos)
+        .ok()
+        .filter(|o| usize::from(*o) < MAX_FILE_SIZE)
+        .ok_or(CardError::Malformed("file larger than 32 KiB"))
+}
+
 /// Reads `size` bytes of the selected EF in chunks of at most `chunk` bytes, the last one exact.
 pub fn read_exact(ch: &mut dyn CardChannel, size: usize, chunk: usize) -> Result<Vec<u8>, CardError> {
     let mut out = Vec::with_capacity(size);
@@ -132,8 +151,9 @@ pub fn read_exact(ch: &mut dyn CardChannel, size: usize, chunk: usize) -> Result
 /// Appends to `out` what follows it in the selected EF until it holds `size` bytes, in chunks of at
 /// most `chunk` bytes, the last one exact (so no `6Cxx` and no padding is ever read).
 fn read_rest(ch: &mut dyn CardChannel, out: &mut Vec<u8>, size: usize, chunk: usize) -> Result<(), CardError> {
+    check_file_size(size)?;
     while out.len() < size {
-        let offset = u16::try_from(out.len()).map_err(|_| CardError::Malformed("file larger than 32 KiB"))?;
+        let offset = read_offset(out.len())?;
         let want = chunk.min(size - out.len());
         let data = exchange(ch, &read_binary(offset, want))?.ok("READ BINARY")?;
         if data.is_empty() || data.len() > want {
@@ -150,12 +170,10 @@ fn read_rest(ch: &mut dyn CardChannel, out: &mut Vec<u8>, size: usize, chunk: us
 /// files). An answer longer than what is left is cut at `size`; an empty one is an error, so a card
 /// cannot make this loop forever.
 pub fn read_advancing(ch: &mut dyn CardChannel, size: usize) -> Result<Vec<u8>, CardError> {
+    check_file_size(size)?;
     let mut out = Vec::with_capacity(size);
     while out.len() < size {
-        let offset = u16::try_from(out.len()).map_err(|_| CardError::Malformed("file larger than 32 KiB"))?;
-        if offset > 0x7FFF {
-            return Err(CardError::Malformed("file larger than 32 KiB"));
-        }
+        let offset = read_offset(out.len())?;
         let data = exchange(ch, &read_binary(offset, crate::apdu::SHORT_MAX_LE))?.ok("READ BINARY")?;
         if data.is_empty() {
             return Err(CardError::Malformed(
@@ -180,7 +198,7 @@ pub fn read_der(ch: &mut dyn CardChannel, chunk: usize) -> Result<Vec<u8>, CardE
         return Err(CardError::Unsupported("no certificate in this file"));
     }
     let total = tlv::der_total_length(&data)?;
-    if total > 0x7FFF {
+    if total > MAX_FILE_SIZE {
         return Err(CardError::Malformed("certificate longer than 32 KiB"));
     }
     data.truncate(total);
@@ -196,7 +214,9 @@ pub fn fcp_file_size(fcp: &[u8]) -> Result<usize, CardError> {
     if size.is_empty() || size.len() > 3 {
         return Err(CardError::Malformed("FCP file size has a bad length"));
     }
-    Ok(size.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b)))
+    let size = size.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+    check_file_size(size)?;
+    Ok(size)
 }
 
 #[cfg(test)]
@@ -247,5 +267,44 @@ mod tests {
         assert_eq!(fcp_file_size(&[0x62, 0x04, 0x80, 0x02, 0x04, 0x07]).ok(), Some(0x407));
         assert_eq!(fcp_file_size(&[0x62, 0x04, 0x81, 0x02, 0x06, 0x80]).ok(), Some(0x680));
         assert!(fcp_file_size(&[0x62, 0x00]).is_err());
+        // A file READ BINARY cannot address whole is refused before anything is read.
+        assert_eq!(fcp_file_size(&[0x62, 0x04, 0x80, 0x02, 0x80, 0x00]).ok(), Some(0x8000));
+        assert!(matches!(
+            fcp_file_size(&[0x62, 0x05, 0x80, 0x03, 0x01, 0x00, 0x00]),
+            Err(CardError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn reads_never_wrap_past_the_15_bit_offset() {
+        // A card that always answers a full chunk: an exact read of a size beyond 32 KiB must stop
+        // before offset 0x8000 rather than wrap to offset 0 (P1 is masked to 7 bits).
+        struct Full(usize);
+        impl CardChannel for Full {
+            fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, crate::transport::TransportError> {
+                self.0 += 1;
+                let le = match apdu.get(4) {
+                    Some(0) | None => 256,
+                    Some(n) => usize::from(*n),
+                };
+                let mut out = vec![0x5A; le];
+                out.extend_from_slice(&[0x90, 0x00]);
+                Ok(out)
+            }
+        }
+        let mut card = Full(0);
+        assert!(matches!(
+            read_exact(&mut card, 0x8000 + 100, 0xF0),
+            Err(CardError::Malformed(_))
+        ));
+        assert_eq!(card.0, 0, "refused before any READ BINARY");
+        let mut card = Full(0);
+        assert!(matches!(
+            read_advancing(&mut card, 0x10000),
+            Err(CardError::Malformed(_))
+        ));
+        assert_eq!(card.0, 0);
+        let mut card = Full(0);
+        assert_eq!(read_exact(&mut card, 0x8000, 0xF0).map(|d| d.len()).ok(), Some(0x8000));
     }
 }

@@ -27,7 +27,7 @@ export default [
   },
   {
     files: ["src/background.js"],
-    languageOptions: { globals: { ...portable, chrome: "readonly" } },
+    languageOptions: { globals: { ...portable, AbortController: "readonly", chrome: "readonly" } },
   },
   {
     files: ["src/content.js"],

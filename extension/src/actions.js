@@ -1,7 +1,9 @@
 // One page request, start to finish: check it, start the host, check versions, send the command,
 // map the reply (protocol.md §1 and §2). Each call owns its port and its timers and keeps nothing
 // after it returns, so the Chromium service worker may be stopped between requests and two tabs
-// never share anything. No browser globals: background.js passes the chrome.runtime functions.
+// never share anything. The one thing calls share is env.limits (limits.js): one request per tab,
+// a few hosts in all, each slot held exactly while its port is open. No browser globals:
+// background.js passes the chrome.runtime functions.
 
 import {
   EXTENSION_VERSION,
@@ -9,6 +11,7 @@ import {
   NATIVE_HOST_NAME,
   QUIT_GRACE_MS,
 } from "./config.js";
+import { tabKey } from "./limits.js";
 import { NativeSession } from "./native.js";
 import {
   Action,
@@ -18,7 +21,9 @@ import {
   checkRequest,
   checkVersions,
   failure,
+  isOpaqueOrigin,
   nativeCommand,
+  opaqueOriginError,
   parseHandshake,
   replyToPage,
   senderOrigin,
@@ -32,16 +37,20 @@ import {
  * @property {(name: string) => object} connectNative  chrome.runtime.connectNative
  * @property {() => (string | undefined)} lastError    chrome.runtime.lastError?.message
  * @property {string} [extensionVersion]               defaults to EXTENSION_VERSION
+ * @property {import("./limits.js").RequestLimits} [limits]  the shared limits (none: no limits)
  */
 
 /**
  * Answers one page request (already filtered by the content script) with the page message to post:
  * `{action: "web-eid:X-success", ...}` or `{action: "web-eid:X-failure", error}`. Never rejects.
  * @param {object} request the page's message
- * @param {{origin?: string, url?: string}} sender runtime.MessageSender of the content script
+ * @param {{origin?: string, url?: string, tab?: {id: number}}} sender runtime.MessageSender of
+ *   the content script
  * @param {Env} env
+ * @param {{signal?: AbortSignal}} [options] `signal`: the page went away (its port closed); the
+ *   host is stopped and the request ends with a failure nobody reads
  */
-export async function handleRequest(request, sender, env) {
+export async function handleRequest(request, sender, env, { signal } = {}) {
   const action = request?.action;
   const extension = env.extensionVersion ?? EXTENSION_VERSION;
   const fail = (error) =>
@@ -53,6 +62,12 @@ export async function handleRequest(request, sender, env) {
 
   const invalid = checkRequest(request);
   if (invalid) return fail(invalid);
+
+  // A sandboxed frame: refused whatever it asks (even status starts a host). Its URL's origin is
+  // the hosting site's, which senderOrigin must not fall back to.
+  if (typeof sender?.origin === "string" && sender.origin !== "" && isOpaqueOrigin(sender.origin)) {
+    return fail(opaqueOriginError());
+  }
 
   let command = null;
   if (action !== Action.STATUS) {
@@ -71,17 +86,26 @@ export async function handleRequest(request, sender, env) {
     if (tooLarge) return fail(tooLarge);
   }
 
+  if (signal?.aborted) return fail(pageGone());
+  // Checked last, just before the host starts: a request refused above never held a slot.
+  const ticket = env.limits ? env.limits.take(tabKey(sender)) : { answered() {}, closed() {} };
+  if (ticket.error) return fail(ticket.error);
+
   let session;
   try {
     session = new NativeSession(env.connectNative, NATIVE_HOST_NAME, env.lastError);
   } catch (e) {
+    ticket.closed();
     return fail(webEidError(ErrorCode.ERR_WEBEID_NATIVE_UNAVAILABLE, String(e?.message ?? e)));
   }
+  const onAbort = () => session.abort();
+  signal?.addEventListener("abort", onAbort, { once: true });
 
   let quitting = false;
   try {
     // §2: the host speaks first, with its version, within the handshake timeout.
     const hello = await session.next(NATIVE_HANDSHAKE_TIMEOUT_MS);
+    if (hello.type === "aborted") return fail(pageGone());
     if (hello.type === "disconnect") {
       return fail(webEidError(ErrorCode.ERR_WEBEID_NATIVE_UNAVAILABLE, hello.error));
     }
@@ -102,8 +126,10 @@ export async function handleRequest(request, sender, env) {
 
     if (action === Action.STATUS) {
       // The host waits for one command: ask it to quit, but do not keep the page waiting for `{}`.
+      // The tab is free at once (a page often asks status, then authenticate); the host's slot
+      // only when its port is closed.
       quitting = true;
-      quit(session);
+      quit(session, ticket);
       return success(action, versions);
     }
 
@@ -115,6 +141,7 @@ export async function handleRequest(request, sender, env) {
     // The user's time starts when the host has the command (as Web eID's extension).
     const timeout = userInteractionTimeout(request.options);
     const reply = await session.next(timeout);
+    if (reply.type === "aborted") return fail(pageGone());
     if (reply.type === "timeout") {
       // Closing the port closes the host's stdin: it closes its dialog and exits (§2).
       return fail(
@@ -131,17 +158,31 @@ export async function handleRequest(request, sender, env) {
     }
     return replyToPage(action, reply.message);
   } finally {
-    if (!quitting) session.close();
+    signal?.removeEventListener("abort", onAbort);
+    ticket.answered();
+    if (!quitting) {
+      session.close();
+      ticket.closed();
+    }
   }
 }
 
+/** The failure of a request whose page went away: nobody reads it, it only ends the call. */
+function pageGone() {
+  return webEidError(ErrorCode.ERR_WEBEID_UNKNOWN_ERROR, "the page closed or navigated away");
+}
+
 /** Sends `quit`, then closes the port on `{}`, on the host's exit or after a grace period. */
-function quit(session) {
+function quit(session, ticket) {
+  const close = () => {
+    session.close();
+    ticket.closed();
+  };
   try {
     session.post(QUIT_COMMAND);
   } catch {
-    session.close();
+    close();
     return;
   }
-  session.next(QUIT_GRACE_MS).then(() => session.close());
+  session.next(QUIT_GRACE_MS).then(close);
 }

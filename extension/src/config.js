@@ -35,3 +35,16 @@ export const NATIVE_MESSAGE_MAX_BYTES = 8192;
 
 /** After `status`'s handshake the host is asked to quit; we stop waiting for its `{}` after this. */
 export const QUIT_GRACE_MS = 1000;
+
+/**
+ * At most this many hosts run at once, all tabs together (each is a process with the card open; a
+ * page cannot start more by opening frames or tabs). One tab has at most one request running.
+ */
+export const MAX_CONCURRENT_HOSTS = 4;
+
+/**
+ * The name of the runtime port a content script opens for one page request (content.js has the
+ * same string; a test keeps them equal). A port, not runtime.sendMessage: it closes when the frame
+ * navigates or its tab closes, which tells the background to stop the host and free the tab.
+ */
+export const REQUEST_PORT_NAME = "web-eid-request";

@@ -6,7 +6,8 @@
 /**
  * @typedef {{type: "message", message: unknown}
  *   | {type: "disconnect", error: string}
- *   | {type: "timeout"}} PortEvent
+ *   | {type: "timeout"}
+ *   | {type: "aborted"}} PortEvent
  */
 
 export class NativeSession {
@@ -59,6 +60,15 @@ export class NativeSession {
         resolve(event);
       };
     });
+  }
+
+  /**
+   * The page went away (its frame navigated, its tab closed): whoever waits in next() gets
+   * `{type: "aborted"}` at once, and the port is closed, which ends the host and its dialog.
+   */
+  abort() {
+    this.push({ type: "aborted" });
+    this.close();
   }
 
   /** Sends a message; throws if the port is already gone. */

@@ -126,20 +126,51 @@ export function hostLang(lang) {
 
 /**
  * The origin passed to the host (§1): that of the frame that sent the message. `sender.origin`
- * (Chromium and Firefox ≥ 80) is what the browser computed for the frame; without it,
- * `new URL(sender.url).origin`. Returns null for an opaque origin ("null") or no URL.
+ * (Chromium and Firefox ≥ 80) is what the browser computed for the frame and, when present, is the
+ * answer: an opaque origin ("null": a sandboxed frame, `CSP: sandbox` content, a data: URL) has no
+ * origin, even though its URL has one (that is the hosting site's, whose name the frame must not
+ * use). Only without `sender.origin`, `new URL(sender.url).origin`. Returns null for an opaque
+ * origin or no URL.
  */
 export function senderOrigin(sender) {
-  if (typeof sender?.origin === "string" && sender.origin !== "" && sender.origin !== "null") {
-    return sender.origin;
+  if (typeof sender?.origin === "string") {
+    return sender.origin === "" || isOpaqueOrigin(sender.origin) ? null : sender.origin;
   }
   if (typeof sender?.url !== "string") return null;
   try {
     const origin = new URL(sender.url).origin;
-    return origin === "null" ? null : origin;
+    return isOpaqueOrigin(origin) ? null : origin;
   } catch {
     return null;
   }
+}
+
+/**
+ * True for a `sender.origin` that is not a site's origin: "null" (an opaque origin's serialization,
+ * HTML §7.1.1), or anything else that is not the scheme://host[:port] of a URL. Firefox may name a
+ * sandboxed frame's origin after its null principal ("moz-nullprincipal:{...}"), which is no site
+ * either.
+ */
+export function isOpaqueOrigin(origin) {
+  if (origin === "null") return true;
+  try {
+    return new URL(origin).origin !== origin;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * The refusal of a frame with an opaque origin (a sandboxed frame). web-eid.js v2 has no origin
+ * error code; ERR_WEBEID_CONTEXT_INSECURE is its code for "this page may not use eID", which is
+ * what it is here (reason ORIGIN_REJECTED, as the host's refusal of an origin).
+ */
+export function opaqueOriginError() {
+  return webEidError(
+    ErrorCode.ERR_WEBEID_CONTEXT_INSECURE,
+    "a sandboxed frame (opaque origin) cannot use eID",
+    { reason: "ORIGIN_REJECTED" },
+  );
 }
 
 /** `{"command":"quit","arguments":{}}` (§2.1). */

@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it, mock } from "node:test";
 
 import { handleRequest } from "../src/actions.js";
-import { EXTENSION_VERSION } from "../src/config.js";
+import { EXTENSION_VERSION, MAX_CONCURRENT_HOSTS } from "../src/config.js";
+import { RequestLimits } from "../src/limits.js";
 import { FakeRuntime, flush } from "./support/fakes.mjs";
 
 const NONCE = "n".repeat(44);
@@ -163,10 +164,32 @@ describe("checks before starting the host", () => {
   });
 
   it("no usable origin: refused, no host started", async () => {
-    const reply = await handleRequest(authenticate(), { origin: "null", url: "about:blank" }, runtime.env());
+    const reply = await handleRequest(authenticate(), { url: "about:blank" }, runtime.env());
     assert.equal(reply.error.code, "ERR_WEBEID_NATIVE_INVALID_ARGUMENT");
     assert.equal(reply.error.reason, "ORIGIN_REJECTED");
     assert.equal(runtime.ports.length, 0);
+  });
+
+  it("a sandboxed frame (opaque origin, the hosting site's URL): refused for every action, no host", async () => {
+    const sandboxed = [
+      { origin: "null", url: `${ORIGIN}/user-content/1` },
+      { origin: "moz-nullprincipal:{5f3e}", url: `${ORIGIN}/user-content/1` },
+    ];
+    const requests = [
+      authenticate(),
+      { action: "web-eid:status", libraryVersion: "2.0.0" },
+      { action: "web-eid:get-signing-certificate", libraryVersion: "2.0.0" },
+      { action: "web-eid:sign", libraryVersion: "2.0.0", certificate: "MIIC", hash: "AA==", hashFunction: "SHA-256" },
+    ];
+    for (const sender of sandboxed) {
+      for (const request of requests) {
+        const reply = await handleRequest(request, sender, runtime.env());
+        assert.equal(reply.action, `${request.action}-failure`);
+        assert.equal(reply.error.code, "ERR_WEBEID_CONTEXT_INSECURE", `${sender.origin} ${request.action}`);
+        assert.equal(reply.error.reason, "ORIGIN_REJECTED");
+      }
+    }
+    assert.equal(runtime.ports.length, 0, "no host was started");
   });
 });
 
@@ -328,5 +351,149 @@ describe("isolation", () => {
     portA.hostSends({ ...TOKEN, signature: "YQ==" });
     assert.equal((await a).signature, "YQ==");
     assert.equal((await b).signature, "Yg==");
+  });
+});
+
+describe("one request per tab, a few hosts in all (env.limits)", () => {
+  const tab = (id, origin = ORIGIN) => ({ ...SENDER, origin, url: `${origin}/`, tab: { id } });
+  let env;
+  beforeEach(() => {
+    env = runtime.env({ limits: new RequestLimits() });
+  });
+
+  it("50 requests from one tab: one host; the other 49 get ERR_WEBEID_ACTION_PENDING at once", async () => {
+    const results = Array.from({ length: 50 }, () => handleRequest(authenticate(), tab(7), env));
+    await flush();
+    assert.equal(runtime.ports.length, 1, "one host");
+    const refused = await Promise.all(results.slice(1));
+    for (const reply of refused) {
+      assert.equal(reply.action, "web-eid:authenticate-failure");
+      assert.equal(reply.error.code, "ERR_WEBEID_ACTION_PENDING");
+      assert.equal(reply.error.name, "ActionPendingError");
+    }
+    assert.equal(await peek(results[0]), "pending");
+    runtime.ports[0].hostSends({ version: HOST_VERSION });
+    await flush();
+    runtime.ports[0].hostSends(TOKEN);
+    assert.equal((await results[0]).action, "web-eid:authenticate-success");
+  });
+
+  it("the tab may ask again once it has its reply, whatever the reply was", async () => {
+    const first = handleRequest(authenticate(), tab(7), env);
+    await flush();
+    runtime.ports[0].hostExits(runtime, "Native host has exited.");
+    assert.equal((await first).error.code, "ERR_WEBEID_NATIVE_UNAVAILABLE");
+    const second = handleRequest(authenticate(), tab(7), env);
+    await flush();
+    assert.equal(runtime.ports.length, 2, "a second host for the second request");
+    mock.timers.tick(5000);
+    assert.equal((await second).error.code, "ERR_WEBEID_NATIVE_UNAVAILABLE");
+    const third = handleRequest(authenticate(), tab(7), env);
+    await flush();
+    assert.equal(runtime.ports.length, 3, "a timed-out request frees the tab too");
+    runtime.ports[2].hostSends({ version: HOST_VERSION });
+    await flush();
+    mock.timers.tick(120000);
+    assert.equal((await third).error.code, "ERR_WEBEID_USER_TIMEOUT");
+    assert.equal(await peek(handleRequest(authenticate(), tab(7), env)), "pending");
+  });
+
+  it("frames of one tab share its slot; other tabs are not held up", async () => {
+    const top = handleRequest(authenticate(), tab(1), env);
+    const frame = await handleRequest(authenticate(), tab(1, "https://frame.example"), env);
+    assert.equal(frame.error.code, "ERR_WEBEID_ACTION_PENDING");
+    const other = handleRequest(authenticate(), tab(2), env);
+    await flush();
+    assert.equal(runtime.ports.length, 2);
+    assert.equal(await peek(top), "pending");
+    assert.equal(await peek(other), "pending");
+  });
+
+  it("status frees the tab with its reply, its host slot when the host has quit", async () => {
+    const limits = new RequestLimits(1);
+    env = runtime.env({ limits });
+    const status = handleRequest({ action: "web-eid:status", libraryVersion: "2.0.0" }, tab(1), env);
+    await flush();
+    runtime.ports[0].hostSends({ version: HOST_VERSION });
+    assert.equal((await status).action, "web-eid:status-success");
+    assert.equal(limits.tabs.size, 0, "the tab may ask again");
+    // The quitting host still counts: with a limit of 1, another tab must wait.
+    const busy = await handleRequest(authenticate(), tab(2), env);
+    assert.equal(busy.error.reason, "TOO_MANY_REQUESTS");
+    runtime.ports[0].hostSends({});
+    await flush();
+    assert.equal(limits.hosts, 0);
+    handleRequest(authenticate(), tab(2), env);
+    await flush();
+    assert.equal(runtime.ports.length, 2);
+  });
+
+  it(`at most ${MAX_CONCURRENT_HOSTS} hosts: the next tab gets ERR_WEBEID_ACTION_PENDING, TOO_MANY_REQUESTS`, async () => {
+    const running = [];
+    for (let id = 1; id <= MAX_CONCURRENT_HOSTS; id++) running.push(handleRequest(authenticate(), tab(id), env));
+    await flush();
+    assert.equal(runtime.ports.length, MAX_CONCURRENT_HOSTS);
+    const refused = await handleRequest(authenticate(), tab(99), env);
+    assert.equal(refused.error.code, "ERR_WEBEID_ACTION_PENDING");
+    assert.equal(refused.error.reason, "TOO_MANY_REQUESTS");
+    assert.match(refused.error.message, /other tabs/);
+    assert.equal(runtime.ports.length, MAX_CONCURRENT_HOSTS, "no host for it");
+    // One ends: the next tab gets a host.
+    runtime.ports[0].hostExits(runtime, "Native host has exited.");
+    await running[0];
+    handleRequest(authenticate(), tab(99), env);
+    await flush();
+    assert.equal(runtime.ports.length, MAX_CONCURRENT_HOSTS + 1);
+  });
+
+  it("checks that need no host come first: a bad request of a busy tab gets its own error", async () => {
+    handleRequest(authenticate(), tab(1), env);
+    await flush();
+    const bad = await handleRequest({ action: "web-eid:authenticate", libraryVersion: "2.0.0" }, tab(1), env);
+    assert.equal(bad.error.code, "ERR_WEBEID_MISSING_PARAMETER");
+  });
+
+  it("connectNative throwing frees the slots", async () => {
+    const limits = new RequestLimits();
+    const failing = runtime.env({
+      limits,
+      connectNative: () => {
+        throw new Error("Access to the specified native messaging host is forbidden.");
+      },
+    });
+    assert.equal((await handleRequest(authenticate(), tab(1), failing)).error.code, "ERR_WEBEID_NATIVE_UNAVAILABLE");
+    assert.deepEqual([limits.tabs.size, limits.hosts], [0, 0]);
+  });
+});
+
+describe("the page goes away (options.signal)", () => {
+  const sender = { ...SENDER, tab: { id: 3 } };
+
+  for (const when of ["before the handshake", "while the dialog is open"]) {
+    it(`${when}: the host's port is closed and the tab is free`, async () => {
+      const limits = new RequestLimits();
+      const env = runtime.env({ limits });
+      const gone = new AbortController();
+      const result = handleRequest(authenticate(), sender, env, { signal: gone.signal });
+      await flush();
+      const [port] = runtime.ports;
+      if (when === "while the dialog is open") {
+        port.hostSends({ version: HOST_VERSION });
+        await flush();
+        assert.equal(port.sent.length, 1, "the command was sent");
+      }
+      gone.abort();
+      const reply = await result;
+      assert.equal(reply.action, "web-eid:authenticate-failure");
+      assert.equal(port.disconnected, true, "closing the port ends the host and its dialog");
+      assert.deepEqual([limits.tabs.size, limits.hosts], [0, 0]);
+    });
+  }
+
+  it("already gone: no host is started", async () => {
+    const gone = new AbortController();
+    gone.abort();
+    await handleRequest(authenticate(), sender, runtime.env(), { signal: gone.signal });
+    assert.equal(runtime.ports.length, 0);
   });
 });

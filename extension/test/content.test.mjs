@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
+import { REQUEST_PORT_NAME } from "../src/config.js";
 import { ERROR_NAMES } from "../src/protocol.js";
 import { FakeWindow, flush, loadContentScript } from "./support/fakes.mjs";
 
@@ -152,12 +153,39 @@ describe("content script", () => {
     ]);
   });
 
-  it("survives an opaque origin, which cannot be targeted", async () => {
-    const { win, calls } = setup({ origin: "null" });
-    win.dispatch({ action: "web-eid:status", libraryVersion: "2.0.0" }, { origin: "null" });
+  it("refuses a sandboxed frame (opaque origin): ack, ERR_WEBEID_CONTEXT_INSECURE, nothing forwarded", async () => {
+    // Served by the hosting site (its URL's origin) with `sandbox`: its own origin is "null".
+    for (const action of ["web-eid:status", "web-eid:authenticate"]) {
+      const { win, calls } = setup({ origin: "https://site.example", windowOrigin: "null" });
+      win.dispatch({ action, libraryVersion: "2.0.0", challengeNonce: NONCE });
+      await flush();
+      assert.deepEqual(calls, [], "nothing reaches the background");
+      assert.deepEqual(win.actions(), [`${action}-ack`, `${action}-failure`]);
+      assert.deepEqual(win.posted[1].data.error, {
+        name: "ContextInsecureError",
+        message: "a sandboxed frame (opaque origin) cannot use eID",
+        code: "ERR_WEBEID_CONTEXT_INSECURE",
+        reason: "ORIGIN_REJECTED",
+      });
+      // "null" cannot be a target origin; "*" on the frame's own window reaches only the frame.
+      assert.ok(win.posted.every((p) => p.targetOrigin === "*"));
+    }
+  });
+
+  it("each request has its own port, named as background.js expects, closed after the reply", async () => {
+    const { win, calls, answer, runtime } = setup();
+    win.dispatch({ action: "web-eid:status", libraryVersion: "2.0.0" });
+    win.dispatch({ action: "web-eid:status", libraryVersion: "2.0.0" });
     await flush();
-    assert.deepEqual(win.posted, []);
-    assert.equal(calls.length, 1);
+    assert.equal(runtime.ports.length, 2);
+    assert.ok(runtime.ports.every((p) => p.name === REQUEST_PORT_NAME));
+    answer(0, { action: "web-eid:status-success" });
+    await flush();
+    assert.deepEqual(
+      runtime.ports.map((p) => p.disconnected),
+      [true, false],
+    );
+    assert.equal(calls.length, 2);
   });
 
   it("uses web-eid.js's error names, as protocol.js does", async () => {

@@ -12,9 +12,11 @@ import {
   checkVersions,
   hostError,
   hostLang,
+  isOpaqueOrigin,
   isRequestAction,
   nativeCommand,
   nativeMessageSize,
+  opaqueOriginError,
   parseHandshake,
   parseSemver,
   replyToPage,
@@ -117,7 +119,12 @@ describe("senderOrigin", () => {
     assert.equal(senderOrigin({ url: "https://Site.Example:443/login?x=1#f" }), "https://site.example");
     assert.equal(senderOrigin({ url: "https://site.example:8443/a" }), "https://site.example:8443");
     assert.equal(senderOrigin({ url: "http://localhost:8080/" }), "http://localhost:8080");
-    assert.equal(senderOrigin({ origin: "null", url: "https://frame.example/p" }), "https://frame.example");
+  });
+
+  it("an opaque sender.origin is no origin, though its URL has one (sandboxed frame, CSP: sandbox)", () => {
+    // The URL's origin is the hosting site's: falling back to it would lend the site's name.
+    assert.equal(senderOrigin({ origin: "null", url: "https://site.example/user-content/1" }), null);
+    assert.equal(senderOrigin({ origin: "moz-nullprincipal:{0b7c}", url: "https://site.example/u" }), null);
   });
 
   it("has no origin for opaque or missing URLs", () => {
@@ -126,6 +133,26 @@ describe("senderOrigin", () => {
     assert.equal(senderOrigin({ url: "not a url" }), null);
     assert.equal(senderOrigin({}), null);
     assert.equal(senderOrigin(undefined), null);
+  });
+});
+
+describe("isOpaqueOrigin", () => {
+  it("is true for anything that is not a scheme://host[:port] origin", () => {
+    for (const origin of ["null", "moz-nullprincipal:{0b7c}", "https://site.example/", "", "site.example"]) {
+      assert.equal(isOpaqueOrigin(origin), true, origin);
+    }
+    for (const origin of ["https://site.example", "https://site.example:8443", "http://localhost:8080"]) {
+      assert.equal(isOpaqueOrigin(origin), false, origin);
+    }
+  });
+
+  it("opaqueOriginError: ERR_WEBEID_CONTEXT_INSECURE, reason ORIGIN_REJECTED", () => {
+    assert.deepEqual(opaqueOriginError(), {
+      name: "ContextInsecureError",
+      code: "ERR_WEBEID_CONTEXT_INSECURE",
+      message: "a sandboxed frame (opaque origin) cannot use eID",
+      reason: "ORIGIN_REJECTED",
+    });
   });
 });
 

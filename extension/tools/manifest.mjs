@@ -13,7 +13,7 @@ export const CHROMIUM_ID = "ccnigmgcdcaomdokminffignfkmonapb";
 export const GECKO_ID = "eidlink@eidlink.org";
 
 /** Files of the extension, copied flat from src/ (background.js imports its siblings). */
-export const FILES = ["actions.js", "background.js", "config.js", "content.js", "native.js", "protocol.js"];
+export const FILES = ["actions.js", "background.js", "config.js", "content.js", "limits.js", "native.js", "protocol.js"];
 
 const base = {
   manifest_version: 3,

@@ -14,10 +14,15 @@ export async function flush(rounds = 5) {
   for (let i = 0; i < rounds; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
-/** A window: postMessage dispatches a MessageEvent-like object to every listener, asynchronously. */
+/**
+ * A window: postMessage dispatches a MessageEvent-like object to every listener, asynchronously.
+ * `origin` is its URL's origin; `windowOrigin` its own (default the same; "null" for a sandboxed
+ * document, whose URL still has the hosting site's origin).
+ */
 export class FakeWindow {
-  constructor({ origin = "https://site.example", secure = true } = {}) {
+  constructor({ origin = "https://site.example", windowOrigin = origin, secure = true } = {}) {
     this.location = { origin };
+    this.origin = windowOrigin;
     this.isSecureContext = secure;
     this.listeners = [];
     /** Every message posted on this window: `{data, targetOrigin}` in order. */
@@ -42,12 +47,12 @@ export class FakeWindow {
     }
     const copy = structuredClone(data);
     this.posted.push({ data: copy, targetOrigin });
-    if (targetOrigin !== "*" && targetOrigin !== this.location.origin) return; // not delivered
+    if (targetOrigin !== "*" && targetOrigin !== this.origin) return; // not delivered
     this.dispatch(copy);
   }
 
   /** Delivers a message as if posted by `source` (default: this window) from `origin`. */
-  dispatch(data, { source = this, origin = this.location.origin } = {}) {
+  dispatch(data, { source = this, origin = this.origin } = {}) {
     setImmediate(() => {
       for (const listener of this.listeners) listener({ data: structuredClone(data), source, origin });
     });
@@ -135,14 +140,58 @@ export class FakeRuntime {
 }
 
 /**
+ * A runtime port between a content script and the background, as runtime.connect returns it on
+ * the content script's side. `answer(response)` is the background's one reply; `answer(undefined)`
+ * closes the port without one (runtime.lastError as the caller set it). `pageGone` is set when the
+ * content script disconnects (after the reply), `onPageGone` is told.
+ */
+export class FakeRequestPort {
+  constructor(name) {
+    this.name = name;
+    this.messageListeners = [];
+    this.disconnectListeners = [];
+    this.onMessage = { addListener: (l) => this.messageListeners.push(l) };
+    this.onDisconnect = { addListener: (l) => this.disconnectListeners.push(l) };
+    this.disconnected = false;
+    this.onPost = null;
+  }
+
+  postMessage(message) {
+    if (this.disconnected) throw new Error("Attempting to use a disconnected port object");
+    this.onPost?.(JSON.parse(JSON.stringify(message)));
+  }
+
+  disconnect() {
+    this.disconnected = true;
+  }
+
+  answer(response) {
+    if (this.disconnected) return;
+    if (response === undefined) {
+      this.disconnected = true;
+      for (const l of this.disconnectListeners) l(this);
+      return;
+    }
+    const copy = JSON.parse(JSON.stringify(response));
+    for (const l of this.messageListeners) l(copy);
+  }
+}
+
+/**
  * Runs src/content.js in a vm context whose `window` and `document` are `win`'s and whose
- * `chrome.runtime.sendMessage` is `sendMessage(message, callback, runtime)`.
+ * `chrome.runtime.connect` hands out FakeRequestPorts: each request posted on one is passed to
+ * `sendMessage(message, callback, runtime, port)`, and `callback(response)` is the background's
+ * reply (undefined: the port closed without one).
  */
 export function loadContentScript(win, sendMessage) {
   const runtime = {
     lastError: undefined,
-    sendMessage(message, callback) {
-      sendMessage(JSON.parse(JSON.stringify(message)), callback, runtime);
+    ports: [],
+    connect({ name } = {}) {
+      const port = new FakeRequestPort(name);
+      runtime.ports.push(port);
+      port.onPost = (message) => sendMessage(message, (response) => port.answer(response), runtime, port);
+      return port;
     },
   };
   const context = vm.createContext({ window: win, document: win.document, chrome: { runtime } });

@@ -89,6 +89,7 @@ impl Profile {
             holder: Holder::parse(&options.holder, &national_number)?,
             country: self.country(),
             leaf_keys: self.leaf_keys(),
+            ocsp_url: None,
         })
     }
 }

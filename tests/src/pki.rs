@@ -9,7 +9,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use der::asn1::{Any, OctetString, PrintableStringRef, UtcTime, Utf8StringRef};
+use der::asn1::{Any, Ia5String, OctetString, PrintableStringRef, UtcTime, Utf8StringRef};
 use der::oid::{AssociatedOid, ObjectIdentifier};
 use der::referenced::OwnedToRef;
 use der::{DateTime, Decode, Encode};
@@ -23,8 +23,10 @@ use spki::{SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef};
 use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::builder::profile::BuilderProfile;
 use x509_cert::builder::{Builder, CertificateBuilder};
+use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectKeyIdentifier,
+    AccessDescription, AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage,
+    KeyUsages, SubjectKeyIdentifier,
 };
 use x509_cert::ext::{Extension, Extensions};
 use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
@@ -53,6 +55,8 @@ const OID_SURNAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.4");
 const OID_GIVEN_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.42");
 const OID_SERIAL_NUMBER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.5");
 const OID_KP_CLIENT_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.2");
+/// id-ad-ocsp (RFC 5280 §4.2.2.1).
+const OID_AD_OCSP: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1");
 
 /// Which country's conventions the certificates follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +134,10 @@ pub struct PkiSpec {
     pub country: Country,
     /// Key type of the authentication and signing keys.
     pub leaf_keys: LeafKeyType,
+    /// OCSP responder URL for the authentication and signing certificates' authorityInfoAccess
+    /// (id-ad-ocsp, RFC 5280 §4.2.2.1), for revocation tests. `None` (the default): no AIA
+    /// extension, so the certificates stay byte-identical to those of recorded transcripts.
+    pub ocsp_url: Option<String>,
 }
 
 impl PkiSpec {
@@ -149,6 +157,7 @@ impl PkiSpec {
             },
             country,
             leaf_keys,
+            ocsp_url: None,
         }
     }
 }
@@ -552,6 +561,17 @@ impl Pki {
             ca: false,
             path_len_constraint: None,
         };
+        // Appended last, and only when asked for, so the default certificates keep their bytes.
+        let leaf_aia = match &spec.ocsp_url {
+            Some(url) => vec![ext(
+                &AuthorityInfoAccessSyntax(vec![AccessDescription {
+                    access_method: OID_AD_OCSP,
+                    access_location: GeneralName::UniformResourceIdentifier(Ia5String::new(url)?),
+                }]),
+                false,
+            )?],
+            None => Vec::new(),
+        };
 
         let root_der = issue(
             seed,
@@ -610,11 +630,14 @@ impl Pki {
                 issuer_key: &ca_key,
                 not_before: utc(2024, 1, 1)?,
                 not_after: utc(2034, 1, 1)?,
-                extensions: vec![
+                extensions: [
                     ext(&leaf_bc, false)?,
                     ext(&KeyUsage(KeyUsages::DigitalSignature.into()), true)?,
                     ext(&ExtendedKeyUsage(vec![OID_KP_CLIENT_AUTH]), false)?,
-                ],
+                ]
+                .into_iter()
+                .chain(leaf_aia.iter().cloned())
+                .collect(),
             },
         )?;
         let sign_der = issue(
@@ -628,10 +651,13 @@ impl Pki {
                 issuer_key: &ca_key,
                 not_before: utc(2024, 1, 1)?,
                 not_after: utc(2034, 1, 1)?,
-                extensions: vec![
+                extensions: [
                     ext(&leaf_bc, false)?,
                     ext(&KeyUsage(KeyUsages::NonRepudiation.into()), true)?,
-                ],
+                ]
+                .into_iter()
+                .chain(leaf_aia.iter().cloned())
+                .collect(),
             },
         )?;
         let rrn_der = issue(

@@ -9,7 +9,7 @@ use x509_parser::oid_registry::{
     OID_X509_COMMON_NAME, OID_X509_COUNTRY_NAME, OID_X509_GIVEN_NAME, OID_X509_SERIALNUMBER, OID_X509_SURNAME,
 };
 use x509_parser::prelude::FromDer;
-use x509_parser::x509::X509Name;
+use x509_parser::x509::{AlgorithmIdentifier, X509Name};
 
 use crate::error::{ConfigError, VerifyError};
 
@@ -284,10 +284,25 @@ fn hash_of_oid(oid: &str) -> Option<HashAlgorithm> {
 /// (or a key of the wrong type); `Err` for an algorithm this verifier does not implement. SHA-1 based
 /// algorithms are not accepted.
 pub(crate) fn signed_by(child: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> Result<bool, VerifyError> {
-    let key = public_key(issuer)?;
-    let tbs = child.tbs_certificate.as_ref();
-    let sig = child.signature_value.data.as_ref();
-    let oid = child.signature_algorithm.algorithm.to_id_string();
+    verify_signed(
+        issuer,
+        &child.signature_algorithm,
+        child.tbs_certificate.as_ref(),
+        child.signature_value.data.as_ref(),
+    )
+}
+
+/// Verifies a signature `sig` made with `algorithm` over the DER `tbs` with `signer`'s key: a
+/// certificate's, or an OCSP response's (RFC 6960 §4.2.1, the same AlgorithmIdentifier and BIT
+/// STRING). Results as for [`signed_by`].
+pub(crate) fn verify_signed(
+    signer: &X509Certificate<'_>,
+    algorithm: &AlgorithmIdentifier<'_>,
+    tbs: &[u8],
+    sig: &[u8],
+) -> Result<bool, VerifyError> {
+    let key = public_key(signer)?;
+    let oid = algorithm.algorithm.to_id_string();
     let unsupported = || VerifyError::UnsupportedSignatureAlgorithm(oid.clone());
     // Any failed check (wrong signature, or a key of the wrong type for the algorithm) is a
     // signature that does not verify: the caller then tries another CA of the same name.
@@ -306,8 +321,7 @@ pub(crate) fn signed_by(child: &X509Certificate<'_>, issuer: &X509Certificate<'_
         "1.2.840.113549.1.1.13" => pkcs1(HashAlgorithm::Sha512),
         // RSASSA-PSS (RFC 4055 §3.1): MGF1 with the same hash, trailer field 1.
         "1.2.840.113549.1.1.10" => {
-            let params = child
-                .signature_algorithm
+            let params = algorithm
                 .parameters
                 .as_ref()
                 .and_then(|p| x509_parser::signature_algorithm::RsaSsaPssParams::try_from(p).ok())

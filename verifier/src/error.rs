@@ -157,6 +157,9 @@ pub enum ConfigError {
     /// A disallowed policy is not a dotted OID.
     #[error("invalid policy OID {0:?}")]
     Policy(String),
+    /// A configured OCSP responder URL is not `http://host[:port][/path]`.
+    #[error("invalid OCSP responder URL {0:?} (expected http://host[:port][/path])")]
+    ResponderUrl(String),
 }
 
 /// Why a challenge nonce was refused.

@@ -5,6 +5,7 @@ mod cert;
 mod clock;
 mod error;
 mod nonce;
+mod ocsp;
 mod origin;
 mod sign;
 mod token;
@@ -14,6 +15,10 @@ pub use clock::{parse_utc, Clock, FixedClock, SystemClock};
 pub use eidlink_webeid::{SignResult, SignatureAlgorithm, TokenAlgorithm};
 pub use error::{ConfigError, NonceError, VerifyError};
 pub use nonce::{NonceStore, DEFAULT_CAPACITY, NONCE_TTL};
+pub use ocsp::{
+    OcspChecker, OcspCheckerBuilder, OcspError, OcspStatus, RevocationReason, UnreachablePolicy, DEFAULT_CLOCK_SKEW,
+    DEFAULT_MAX_THIS_UPDATE_AGE, DEFAULT_TIMEOUT,
+};
 pub use origin::normalize_origin;
 pub use sign::{verify_sign_result, verify_signature};
 pub use token::{

@@ -1,0 +1,546 @@
+//! Revocation checking (`OcspChecker`) against a real OCSP responder: `openssl ocsp` serving the
+//! virtual card's test PKI on loopback, whose leaf certificates carry the responder's URL in their
+//! authorityInfoAccess. Responses that must be refused are real ones too: signed by the wrong key,
+//! replayed from another request (nonce), or checked at a time they are stale.
+// Test code: a failed step is a failed test.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant, SystemTime};
+
+use common::{pem, reissue, set_extension, token_for, NONCE, ORIGIN};
+use eidlink_tests::pki::derive_p384;
+use eidlink_tests::{Country, LeafKeyType, Pki, PkiSpec};
+use eidlink_verifier::{
+    FixedClock, OcspChecker, OcspError, OcspStatus, RevocationReason, TokenAlgorithm, TokenVerifier, UnreachablePolicy,
+};
+use p384::ecdsa::SigningKey;
+use p384::pkcs8::EncodePrivateKey;
+
+/// When the signing certificate is revoked in the responder's index (2025-06-01, keyCompromise).
+const REVOKED_AT: &str = "2025-06-01T00:00:00Z";
+
+/// Who signs the responder's answers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Signer {
+    /// The citizen CA itself (the issuer of the leaves).
+    Ca,
+    /// The root CA: a real CA, but not the leaves' issuer, and no delegation.
+    Root,
+    /// A responder certificate the citizen CA issued with id-kp-OCSPSigning.
+    Delegated,
+    /// A responder certificate the citizen CA issued without id-kp-OCSPSigning.
+    DelegatedWithoutEku,
+}
+
+/// A port nobody listens on right now (bound, then released).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+fn scratch_dir() -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "eidlink-ocsp-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn key_pem(key: &SigningKey) -> String {
+    key.to_pkcs8_pem(der::pem::LineEnding::LF).expect("pkcs8").to_string()
+}
+
+/// Hex of a certificate's serial as `openssl ca`'s index.txt writes it.
+fn serial_hex(cert_der: &[u8]) -> String {
+    let cert = <x509_cert::Certificate as der::Decode>::from_der(cert_der).expect("cert");
+    hex_upper(cert.tbs_certificate().serial_number().as_bytes())
+}
+
+fn hex_upper(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// The test PKI with `url` in its leaves' AIA.
+fn pki_with_ocsp(url: &str) -> Pki {
+    let mut spec = PkiSpec::default_for(Country::Belgium, LeafKeyType::P384);
+    spec.ocsp_url = Some(url.to_owned());
+    Pki::generate(&spec).expect("pki")
+}
+
+/// A responder certificate issued by the citizen CA (key derived from the seed), with or without
+/// extendedKeyUsage id-kp-OCSPSigning.
+fn responder_cert(pki: &Pki, with_eku: bool) -> (Vec<u8>, SigningKey) {
+    let key = derive_p384(b"ocsp responder", "responder").expect("key");
+    let spki_der = p384::pkcs8::EncodePublicKey::to_public_key_der(key.verifying_key()).expect("spki");
+    let der = reissue(&pki.auth_der, &pki.ca_key, |f| {
+        f.subject = "CN=eidlink TEST OCSP responder,O=eidlink test,C=BE"
+            .parse()
+            .expect("name");
+        f.serial_number = x509_cert::serial_number::SerialNumber::new(&[0x33; 16]).expect("serial");
+        f.subject_public_key_info = der::Decode::from_der(spki_der.as_bytes()).expect("spki");
+        // Without the AIA extension: a responder is not asked about itself (id-pkix-ocsp-nocheck
+        // aside, which this test does not need).
+        let aia = der::oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.1.1");
+        if let Some(exts) = f.extensions.as_mut() {
+            exts.retain(|e| e.extn_id != aia);
+        }
+        // SEQUENCE { id-kp-OCSPSigning } or SEQUENCE { id-kp-clientAuth }.
+        let kp = if with_eku { 0x09 } else { 0x02 };
+        set_extension(
+            f,
+            "2.5.29.37",
+            false,
+            &[0x30, 0x0A, 0x06, 0x08, 0x2B, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, kp],
+        );
+    });
+    (der, key)
+}
+
+/// A certificate of the citizen CA that the responder's index does not list.
+fn unlisted_cert(pki: &Pki) -> Vec<u8> {
+    reissue(&pki.auth_der, &pki.ca_key, |f| {
+        f.serial_number = x509_cert::serial_number::SerialNumber::new(&[0x22; 16]).expect("serial");
+    })
+}
+
+/// `openssl ocsp` serving the citizen CA's index: the authentication certificate valid, the signing
+/// certificate revoked. Killed (by its own handle) when dropped.
+struct Responder {
+    child: Child,
+    pki: Pki,
+    url: String,
+    dir: PathBuf,
+}
+
+impl Responder {
+    /// Starts a responder answering `requests` requests, signed by `signer`, with `extra` options.
+    fn start(signer: Signer, requests: u32, extra: &[&str]) -> Responder {
+        let port = free_port();
+        let url = format!("http://127.0.0.1:{port}/");
+        let pki = pki_with_ocsp(&url);
+        let dir = scratch_dir();
+        let write = |name: &str, contents: &[u8]| {
+            let p = dir.join(name);
+            std::fs::write(&p, contents).expect("write");
+            p
+        };
+        let index = format!(
+            "V\t340101000000Z\t\t{}\tunknown\t/CN=auth\nR\t340101000000Z\t250601000000Z,keyCompromise\t{}\tunknown\t/CN=sign\n",
+            serial_hex(&pki.auth_der),
+            serial_hex(&pki.sign_der),
+        );
+        let index = write("index.txt", index.as_bytes());
+        let ca = write("ca.pem", pem(&pki.ca_der).as_bytes());
+        let (rsigner, rkey) = match signer {
+            Signer::Ca => (ca.clone(), write("ca.key", key_pem(&pki.ca_key).as_bytes())),
+            Signer::Root => (
+                write("root.pem", pem(&pki.root_der).as_bytes()),
+                write("root.key", key_pem(&pki.root_key).as_bytes()),
+            ),
+            Signer::Delegated | Signer::DelegatedWithoutEku => {
+                let (der, key) = responder_cert(&pki, signer == Signer::Delegated);
+                (
+                    write("responder.pem", pem(&der).as_bytes()),
+                    write("responder.key", key_pem(&key).as_bytes()),
+                )
+            }
+        };
+        let stderr = std::fs::File::create(dir.join("stderr.txt")).expect("stderr file");
+        let mut child = Command::new("openssl")
+            .arg("ocsp")
+            .arg("-index")
+            .arg(&index)
+            .arg("-CA")
+            .arg(&ca)
+            .arg("-rsigner")
+            .arg(&rsigner)
+            .arg("-rkey")
+            .arg(&rkey)
+            .args(["-port", &port.to_string(), "-nrequest", &requests.to_string()])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("openssl ocsp");
+        // OpenSSL 3.0 prints "ACCEPT [::]:<port> PID=..." once it listens.
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.starts_with("ACCEPT") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        let responder = Responder { child, pki, url, dir };
+        if rx.recv_timeout(Duration::from_secs(20)).is_err() {
+            panic!("openssl ocsp did not start: {}", responder.stderr());
+        }
+        responder
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.join("stderr.txt")).unwrap_or_default()
+    }
+
+    /// A checker trusting the PKI's citizen CA, using the certificates' AIA URL.
+    fn checker(&self) -> eidlink_verifier::OcspCheckerBuilder {
+        OcspChecker::builder().issuers(pem(&self.pki.ca_der).as_bytes())
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+impl Drop for Responder {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Serves `body` as an `application/ocsp-response` to every connection (a replayed response).
+fn replay_server(body: Vec<u8>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            read_request(&mut s);
+            let head = format!(
+                "HTTP/1.0 200 OK\r\nContent-Type: application/ocsp-response\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            let _ = s.write_all(head.as_bytes());
+            let _ = s.write_all(&body);
+        }
+    });
+    url
+}
+
+/// Reads one HTTP request (header and Content-Length body).
+fn read_request(s: &mut TcpStream) {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        if s.read(&mut byte).unwrap_or(0) == 0 {
+            return;
+        }
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+    let len = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    let _ = s.read_exact(&mut body);
+}
+
+/// A real response of the responder to `openssl ocsp` as a client (its own nonce, or none), saved.
+fn fetch_with_openssl(r: &Responder, cert_der: &[u8], no_nonce: bool) -> Vec<u8> {
+    let cert = r.path("query.pem");
+    std::fs::write(&cert, pem(cert_der)).expect("write");
+    let out = r.path("resp.der");
+    let mut cmd = Command::new("openssl");
+    // The CertID hash applies to the -cert options after it; OpenSSL's default is SHA-1.
+    cmd.arg("ocsp")
+        .arg("-sha256")
+        .arg("-issuer")
+        .arg(r.path("ca.pem"))
+        .arg("-cert")
+        .arg(&cert)
+        .args(["-url", &r.url, "-noverify", "-respout"])
+        .arg(&out);
+    if no_nonce {
+        cmd.arg("-no_nonce");
+    }
+    let status = cmd.output().expect("openssl ocsp client");
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    std::fs::read(out).expect("response")
+}
+
+#[test]
+fn a_valid_card_is_good_after_its_token_verifies() {
+    let r = Responder::start(Signer::Ca, 2, &[]);
+    // The whole flow of a site: the token first, then its certificate's status.
+    let token = token_for(&r.pki.auth_der, &r.pki.auth_key, TokenAlgorithm::Es384, ORIGIN, NONCE);
+    let verifier = TokenVerifier::builder(ORIGIN)
+        .trusted_cas(pem(&r.pki.ca_der).as_bytes())
+        .build()
+        .expect("verifier");
+    let who = verifier.verify(&token, NONCE).expect("token verifies");
+    let ocsp = r.checker().build().expect("checker");
+    // No responder URL configured: the one in the certificate's AIA is used.
+    assert_eq!(ocsp.check(&who.certificate_der), Ok(OcspStatus::Good));
+    assert_eq!(ocsp.require_good(&who.certificate_der), Ok(OcspStatus::Good));
+}
+
+#[test]
+fn a_revoked_signing_certificate_is_revoked_with_time_and_reason() {
+    let r = Responder::start(Signer::Ca, 2, &[]);
+    let ocsp = r.checker().build().expect("checker");
+    let revoked = OcspStatus::Revoked {
+        time: common::time(REVOKED_AT),
+        reason: Some(RevocationReason::KeyCompromise),
+    };
+    assert_eq!(ocsp.check(&r.pki.sign_der), Ok(revoked));
+    let err = ocsp.require_good(&r.pki.sign_der).expect_err("revoked is refused");
+    assert!(matches!(
+        err,
+        OcspError::Revoked {
+            reason: Some(RevocationReason::KeyCompromise),
+            ..
+        }
+    ));
+    assert_eq!(err.to_string(), "the certificate was revoked (keyCompromise)");
+}
+
+#[test]
+fn a_certificate_missing_from_the_index_is_unknown() {
+    let r = Responder::start(Signer::Ca, 2, &[]);
+    let ocsp = r.checker().build().expect("checker");
+    let unlisted = unlisted_cert(&r.pki);
+    assert_eq!(ocsp.check(&unlisted), Ok(OcspStatus::Unknown));
+    assert_eq!(ocsp.require_good(&unlisted), Err(OcspError::Unknown));
+}
+
+#[test]
+fn a_closed_port_is_unreachable_and_the_policy_decides() {
+    let url = format!("http://127.0.0.1:{}/", free_port());
+    let pki = pki_with_ocsp(&url);
+    let ca = pem(&pki.ca_der);
+    let refuse = OcspChecker::builder().issuers(ca.as_bytes()).build().expect("checker");
+    let status = refuse.check(&pki.auth_der).expect("a status");
+    assert!(
+        matches!(&status, OcspStatus::Unreachable { reason } if reason.contains("127.0.0.1")),
+        "{status:?}"
+    );
+    // Fail closed by default.
+    assert!(matches!(
+        refuse.require_good(&pki.auth_der),
+        Err(OcspError::Unreachable(_))
+    ));
+    let allow = OcspChecker::builder()
+        .issuers(ca.as_bytes())
+        .unreachable(UnreachablePolicy::Allow)
+        .build()
+        .expect("checker");
+    assert!(matches!(
+        allow.require_good(&pki.auth_der),
+        Ok(OcspStatus::Unreachable { .. })
+    ));
+}
+
+#[test]
+fn a_responder_that_never_answers_is_unreachable_after_the_timeout() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/", listener.local_addr().expect("addr"));
+    // Accepts (the kernel backlog does) but never reads or answers.
+    let pki = pki_with_ocsp(&url);
+    let ocsp = OcspChecker::builder()
+        .issuers(pem(&pki.ca_der).as_bytes())
+        .timeout(Duration::from_millis(500))
+        .build()
+        .expect("checker");
+    let started = Instant::now();
+    let status = ocsp.check(&pki.auth_der).expect("a status");
+    let took = started.elapsed();
+    assert!(matches!(status, OcspStatus::Unreachable { .. }), "{status:?}");
+    assert!(
+        took >= Duration::from_millis(450) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    drop(listener);
+}
+
+#[test]
+fn a_delegated_responder_with_ocsp_signing_is_accepted() {
+    let r = Responder::start(Signer::Delegated, 2, &[]);
+    let ocsp = r.checker().build().expect("checker");
+    assert_eq!(ocsp.check(&r.pki.auth_der), Ok(OcspStatus::Good));
+    assert!(matches!(ocsp.check(&r.pki.sign_der), Ok(OcspStatus::Revoked { .. })));
+}
+
+#[test]
+fn a_delegated_responder_without_ocsp_signing_is_refused() {
+    let r = Responder::start(Signer::DelegatedWithoutEku, 1, &[]);
+    let ocsp = r.checker().build().expect("checker");
+    assert_eq!(
+        ocsp.check(&r.pki.auth_der),
+        Err(OcspError::UnauthorizedResponder("eidlink TEST OCSP responder".into()))
+    );
+}
+
+#[test]
+fn a_response_signed_by_another_ca_is_refused() {
+    // The root CA is trusted for paths, but it did not issue the leaves and delegated nothing.
+    let r = Responder::start(Signer::Root, 1, &[]);
+    let ocsp = r.checker().build().expect("checker");
+    assert_eq!(
+        ocsp.check(&r.pki.auth_der),
+        Err(OcspError::UnauthorizedResponder("eidlink TEST EC Root CA".into()))
+    );
+}
+
+#[test]
+fn a_response_whose_signature_verifies_with_no_known_key_is_refused() {
+    // Signed by the root's key without its certificate: nothing in reach verifies it.
+    let r = Responder::start(Signer::Root, 1, &["-resp_no_certs"]);
+    let ocsp = r.checker().build().expect("checker");
+    assert_eq!(ocsp.check(&r.pki.auth_der), Err(OcspError::BadSignature));
+}
+
+#[test]
+fn a_replayed_response_is_refused_by_its_nonce() {
+    let r = Responder::start(Signer::Ca, 2, &[]);
+    // A genuine "good" response, but to another request (openssl's own nonce).
+    let with_nonce = fetch_with_openssl(&r, &r.pki.auth_der, false);
+    let without_nonce = fetch_with_openssl(&r, &r.pki.auth_der, true);
+    let ca = pem(&r.pki.ca_der);
+    let via = |body: Vec<u8>, require_nonce: bool| {
+        OcspChecker::builder()
+            .issuers(ca.as_bytes())
+            .responder_url(&replay_server(body))
+            .require_nonce(require_nonce)
+            .build()
+            .expect("checker")
+    };
+    assert_eq!(
+        via(with_nonce.clone(), true).check(&r.pki.auth_der),
+        Err(OcspError::NonceMismatch)
+    );
+    assert_eq!(
+        via(with_nonce, false).check(&r.pki.auth_der),
+        Err(OcspError::NonceMismatch),
+        "a wrong nonce is refused even when nonces are optional"
+    );
+    assert_eq!(
+        via(without_nonce.clone(), true).check(&r.pki.auth_der),
+        Err(OcspError::NonceMissing)
+    );
+    let lax = via(without_nonce, false);
+    assert_eq!(lax.check(&r.pki.auth_der), Ok(OcspStatus::Good));
+    // The response is about the authentication certificate, not the signing one.
+    assert_eq!(lax.check(&r.pki.sign_der), Err(OcspError::CertIdMismatch));
+}
+
+#[test]
+fn a_stale_response_is_refused_by_next_update_within_the_skew() {
+    // nextUpdate = thisUpdate + 1 day.
+    let r = Responder::start(Signer::Ca, 3, &["-ndays", "1"]);
+    let at = |offset_secs: u64| {
+        r.checker()
+            .clock(Arc::new(FixedClock(
+                SystemTime::now() + Duration::from_secs(offset_secs),
+            )))
+            .clock_skew(Duration::from_secs(600))
+            .build()
+            .expect("checker")
+    };
+    // Inside the validity plus the skew: accepted.
+    assert_eq!(at(86_400 + 300).check(&r.pki.auth_der), Ok(OcspStatus::Good));
+    // Past nextUpdate plus the skew: stale.
+    assert_eq!(
+        at(86_400 + 1200).check(&r.pki.auth_der),
+        Err(OcspError::NextUpdatePassed)
+    );
+    assert_eq!(at(2 * 86_400).check(&r.pki.auth_der), Err(OcspError::NextUpdatePassed));
+}
+
+#[test]
+fn a_response_without_next_update_must_be_recent_and_not_from_the_future() {
+    // openssl ocsp without -ndays/-nmin gives no nextUpdate.
+    let r = Responder::start(Signer::Ca, 3, &[]);
+    let shifted = |ahead: bool, secs: u64| {
+        let d = Duration::from_secs(secs);
+        let now = if ahead {
+            SystemTime::now() + d
+        } else {
+            SystemTime::now() - d
+        };
+        r.checker()
+            .clock(Arc::new(FixedClock(now)))
+            .clock_skew(Duration::from_secs(60))
+            .max_this_update_age(Duration::from_secs(120))
+            .build()
+            .expect("checker")
+    };
+    assert_eq!(shifted(true, 60).check(&r.pki.auth_der), Ok(OcspStatus::Good));
+    assert_eq!(
+        shifted(true, 3600).check(&r.pki.auth_der),
+        Err(OcspError::ThisUpdateTooOld)
+    );
+    // Our clock an hour behind the responder's: its thisUpdate is in our future.
+    assert_eq!(
+        shifted(false, 3600).check(&r.pki.auth_der),
+        Err(OcspError::ThisUpdateInFuture)
+    );
+}
+
+#[test]
+fn certificates_without_aia_need_a_configured_responder() {
+    // The default test PKI (recorded transcripts) has no AIA.
+    let pki = common::pki_p384();
+    let ocsp = OcspChecker::builder()
+        .issuers(pem(&pki.ca_der).as_bytes())
+        .build()
+        .expect("checker");
+    assert_eq!(ocsp.check(&pki.auth_der), Err(OcspError::NoResponder));
+    // A certificate of another CA.
+    assert_eq!(ocsp.check(&common::pki_other().auth_der), Err(OcspError::UnknownIssuer));
+}
+
+#[test]
+fn a_configured_responder_url_overrides_the_aia() {
+    let r = Responder::start(Signer::Ca, 1, &[]);
+    // Certificates naming a dead responder (same keys and serials as the responder's PKI); the
+    // configured responder is asked instead.
+    let dead = pki_with_ocsp(&format!("http://127.0.0.1:{}/", free_port()));
+    let ocsp = r.checker().responder_url(&r.url).build().expect("checker");
+    assert_eq!(ocsp.check(&dead.auth_der), Ok(OcspStatus::Good));
+    assert!(matches!(
+        OcspChecker::builder()
+            .issuers(pem(&r.pki.ca_der).as_bytes())
+            .responder_url("https://ocsp.example/")
+            .build(),
+        Err(eidlink_verifier::ConfigError::ResponderUrl(_))
+    ));
+}
+
+#[test]
+fn the_ocsp_url_is_only_in_the_leaves_and_only_when_asked_for() {
+    let default = common::pki_p384();
+    let with = pki_with_ocsp("http://127.0.0.1:1/");
+    let aia = |der: &[u8]| {
+        let cert = <x509_cert::Certificate as der::Decode>::from_der(der).expect("cert");
+        cert.tbs_certificate()
+            .extensions()
+            .into_iter()
+            .flatten()
+            .any(|e| e.extn_id.to_string() == "1.3.6.1.5.5.7.1.1")
+    };
+    assert!(aia(&with.auth_der) && aia(&with.sign_der));
+    assert!(!aia(&with.ca_der) && !aia(&with.root_der));
+    assert!(!aia(&default.auth_der) && !aia(&default.sign_der));
+    // Same keys and CA, so the default certificates stay as they were.
+    assert_eq!(with.ca_der, default.ca_der);
+}

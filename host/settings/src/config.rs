@@ -52,7 +52,9 @@ pub enum SettingsError {
 
 /// The settings, with their defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+// Unknown keys are not refused: a newer tray may write a setting this host does not know, and
+// refusing the file would make every request fail. They are listed in `ignored_keys` instead.
+#[serde(default, rename_all = "kebab-case")]
 pub struct Config {
     /// The PIN program and its arguments; default: `eidlink-pin` next to the host, else on PATH.
     pub pin_program: Option<Vec<String>>,
@@ -74,7 +76,14 @@ pub struct Config {
     pub well_known_pkcs11_modules: bool,
     /// Reader name (or part of it) → module: that module's token wins over our driver's in it.
     pub prefer_module: std::collections::BTreeMap<String, String>,
+    /// Keys of the file this version does not know (warned about and otherwise ignored).
+    #[serde(skip)]
+    pub ignored_keys: Vec<String>,
 }
+
+/// The longest user-interaction timeout: a day. Larger values (up to `u64::MAX`) would overflow
+/// the deadline arithmetic of every request.
+pub const MAX_TIMEOUT_SECONDS: u64 = 24 * 60 * 60;
 
 impl Default for Config {
     fn default() -> Self {
@@ -88,6 +97,7 @@ impl Default for Config {
             pkcs11_modules: Vec::new(),
             well_known_pkcs11_modules: true,
             prefer_module: Default::default(),
+            ignored_keys: Vec::new(),
         }
     }
 }
@@ -130,9 +140,9 @@ impl Config {
     /// Reads a config file (missing: the defaults).
     pub fn load_file(path: &Path) -> Result<Self, SettingsError> {
         match std::fs::read_to_string(path) {
-            Ok(text) => toml::from_str(&text).map_err(|e| SettingsError::Invalid {
+            Ok(text) => Self::parse(&text).map_err(|message| SettingsError::Invalid {
                 path: path.to_path_buf(),
-                message: e.to_string(),
+                message,
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(source) => Err(SettingsError::Io {
@@ -143,9 +153,26 @@ impl Config {
         }
     }
 
-    /// The user-interaction timeout.
+    /// Parses the text of a config file; keys this version does not know are kept in
+    /// `ignored_keys` (and logged), not refused.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut ignored = Vec::new();
+        let de = toml::Deserializer::new(text);
+        let mut config: Config = serde_ignored::deserialize(de, |path| ignored.push(path.to_string()))
+            .map_err(|e: toml::de::Error| e.to_string())?;
+        for key in &ignored {
+            tracing::warn!(
+                key,
+                "unknown setting in config.toml ignored (written by a newer eidlink?)"
+            );
+        }
+        config.ignored_keys = ignored;
+        Ok(config)
+    }
+
+    /// The user-interaction timeout, between 1 s and [`MAX_TIMEOUT_SECONDS`].
     pub fn timeout(&self) -> Duration {
-        Duration::from_secs(self.timeout_seconds.max(1))
+        Duration::from_secs(self.timeout_seconds.clamp(1, MAX_TIMEOUT_SECONDS))
     }
 
     /// The PIN program's argv.
@@ -235,14 +262,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_and_rejects_unknown_keys() {
+    fn parses_settings() {
         let c: Config = toml::from_str("pin-program = [\"/bin/x\", \"-a\"]\nlogging = true\ntimeout-seconds = 5\n")
             .unwrap_or_default();
         assert_eq!(c.pin_program_argv(), vec!["/bin/x".to_owned(), "-a".to_owned()]);
         assert!(c.logging);
         assert_eq!(c.timeout(), Duration::from_secs(5));
-        assert!(toml::from_str::<Config>("pin_programme = 1").is_err());
         assert_eq!(Config::default().timeout(), Duration::from_secs(120));
+    }
+
+    #[test]
+    fn unknown_keys_are_listed_and_the_rest_still_applies() {
+        let c = Config::parse("pin_programme = 1\nlogging = true\n[future-table]\nx = 2\n");
+        let c = c.unwrap_or_default();
+        assert!(c.logging, "the known key still applies");
+        assert_eq!(
+            c.ignored_keys,
+            vec!["pin_programme".to_owned(), "future-table".to_owned()]
+        );
+        // A known key with a value of the wrong type is still an error.
+        assert!(Config::parse("logging = 3").is_err());
+    }
+
+    #[test]
+    fn huge_timeouts_are_clamped() {
+        let c = Config::parse("timeout-seconds = 9223372036854775807").unwrap_or_default();
+        assert_eq!(c.timeout(), Duration::from_secs(MAX_TIMEOUT_SECONDS));
+        // The deadline every request computes must not overflow.
+        assert!(std::time::Instant::now().checked_add(c.timeout()).is_some());
+        let zero = Config::parse("timeout-seconds = 0").unwrap_or_default();
+        assert_eq!(zero.timeout(), Duration::from_secs(1));
     }
 
     #[test]

@@ -10,9 +10,14 @@
 //!   append lands either before the rewrite (and is copied) or after the rename (in the new file),
 //!   never in the file being replaced;
 //! - lines that do not parse are skipped when reading but kept by a rewrite: a line written by a
-//!   newer version, or damaged by a crash, is not ours to delete.
+//!   newer version, or damaged by a crash, is not ours to delete;
+//! - the journal stays bounded: an append that finds it over [`MAX_BYTES`] rewrites it (the same
+//!   way, under the exclusive lock) keeping the newest lines up to half of that, so a site that
+//!   fires requests in a loop cannot fill the disk.
+//!
+//! The directory is 0700 and the journal 0600: it tells which sites a citizen used, under which name.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -23,6 +28,9 @@ use serde::{Deserialize, Serialize};
 pub const FILE: &str = "history.jsonl";
 /// The lock file appenders and rewriters take.
 pub const LOCK_FILE: &str = "history.lock";
+/// The size over which an append trims the journal to its newest half: at about 150 bytes a line,
+/// some 3500 requests are kept, months of use.
+pub const MAX_BYTES: u64 = 512 * 1024;
 
 /// One request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,11 +74,7 @@ pub enum Forget {
 }
 
 fn lock(data_dir: &Path, exclusive: bool) -> std::io::Result<File> {
-    let f = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(data_dir.join(LOCK_FILE))?;
+    let f = crate::fsutil::open_private_append(&data_dir.join(LOCK_FILE))?;
     if exclusive {
         f.lock()?;
     } else {
@@ -82,14 +86,45 @@ fn lock(data_dir: &Path, exclusive: bool) -> std::io::Result<File> {
 
 /// Appends an entry (creating the directory and file as needed).
 pub fn append(data_dir: &Path, entry: &Entry) -> std::io::Result<()> {
-    std::fs::create_dir_all(data_dir)?;
+    crate::fsutil::create_private_dir(data_dir)?;
     let mut line = serde_json::to_vec(entry)?;
     line.push(b'\n');
-    let _lock = lock(data_dir, false)?;
-    // Opened under the lock: after a forget's rename, this is the new file.
-    let mut f = OpenOptions::new().create(true).append(true).open(data_dir.join(FILE))?;
-    // One write per line, so concurrent hosts never interleave inside a line.
-    f.write_all(&line)
+    let size = {
+        let _lock = lock(data_dir, false)?;
+        // Opened under the lock: after a forget's rename, this is the new file.
+        let mut f = crate::fsutil::open_private_append(&data_dir.join(FILE))?;
+        // One write per line, so concurrent hosts never interleave inside a line.
+        f.write_all(&line)?;
+        f.metadata()?.len()
+    };
+    if size > MAX_BYTES {
+        trim(data_dir)?;
+    }
+    Ok(())
+}
+
+/// Keeps the newest lines of the journal, up to half of [`MAX_BYTES`].
+fn trim(data_dir: &Path) -> std::io::Result<()> {
+    let path = data_dir.join(FILE);
+    let _lock = lock(data_dir, true)?;
+    let text = std::fs::read(&path)?;
+    // Another append may have trimmed it between our write and this lock.
+    if text.len() as u64 <= MAX_BYTES {
+        return Ok(());
+    }
+    // The cut is at the start of the first whole line within the newest half.
+    let from = text.len() - (MAX_BYTES / 2) as usize;
+    let start = if text[from - 1] == b'\n' {
+        from
+    } else {
+        text[from..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(text.len(), |i| from + i + 1)
+    };
+    crate::fsutil::write_atomic(&path, &text[start..])?;
+    tracing::debug!(dropped_bytes = start, "history trimmed to its newest entries");
+    Ok(())
 }
 
 /// Reads every entry, newest first (malformed lines are skipped).
@@ -159,6 +194,7 @@ pub fn forget(data_dir: &Path, what: &Forget) -> std::io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::OpenOptions;
 
     fn temp_dir(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("eidlink-history-{name}-{}", std::process::id()));
@@ -223,6 +259,44 @@ mod tests {
             std::fs::read_to_string(dir.join(FILE)).unwrap(),
             "{\"time\": 3, \"orig\n"
         );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_journal_stays_bounded_and_keeps_the_newest_entries() {
+        let dir = temp_dir("bounded");
+        let n = 6000u64;
+        for i in 0..n {
+            append(&dir, &entry(i, "https://loop.example")).unwrap();
+        }
+        let size = std::fs::metadata(dir.join(FILE)).unwrap().len();
+        assert!(size <= MAX_BYTES, "{size} bytes after {n} appends");
+        let all = read(&dir).unwrap();
+        assert_eq!(
+            all.first(),
+            Some(&entry(n - 1, "https://loop.example")),
+            "the newest is kept"
+        );
+        assert!(all.len() > 1000, "only the oldest go: {} kept", all.len());
+        // What is kept is a run of whole lines up to the newest, none damaged.
+        let text = std::fs::read_to_string(dir.join(FILE)).unwrap();
+        assert_eq!(text.lines().count(), all.len());
+        let oldest = all.last().unwrap().time;
+        assert_eq!(all.len() as u64, n - oldest);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_journal_and_its_directory_are_the_users_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = temp_dir("modes");
+        append(&dir, &entry(1, "https://a.be")).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join(FILE)), 0o600);
+        forget(&dir, &Forget::All).unwrap();
+        assert_eq!(mode(&dir.join(FILE)), 0o600, "a rewrite keeps it private");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

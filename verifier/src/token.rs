@@ -223,7 +223,7 @@ impl TokenVerifier {
         cert::check_critical_extensions(&leaf)?;
         cert::check_validity(&leaf, now)?;
         self.check_chain(&leaf, now)?;
-        // §4.6 revocation (OCSP): not implemented, see the crate documentation.
+        // §4.6 revocation: not here (it needs the network); the caller asks `OcspChecker` next.
 
         // §4.7 signature.
         let alg = TokenAlgorithm::from_name(&algorithm).ok_or(VerifyError::UnknownAlgorithm(algorithm))?;

@@ -169,6 +169,19 @@ pub(crate) fn check_signing_purpose(cert: &X509Certificate<'_>) -> Result<(), Ve
     }
 }
 
+/// Whether a certificate may commit its holder to a document: its keyUsage has nonRepudiation
+/// (contentCommitment, RFC 5280 §4.2.1.3). [`crate::verify_signature`] and
+/// [`crate::TokenVerifier::verify_signing_certificate`] also take digitalSignature alone, which is
+/// what authentication certificates carry; a site that has a contract signed calls this as well, so
+/// a login certificate cannot stand in for a signing one. `Err(KeyUsage)` when the bit is absent.
+pub fn check_non_repudiation(certificate_der: &[u8]) -> Result<(), VerifyError> {
+    let c = parse(certificate_der)?;
+    match c.key_usage() {
+        Ok(Some(ku)) if ku.value.non_repudiation() => Ok(()),
+        _ => Err(VerifyError::KeyUsage),
+    }
+}
+
 /// §4.4: none of the certificate's policies is disallowed.
 pub(crate) fn check_policies(cert: &X509Certificate<'_>, disallowed: &[String]) -> Result<(), VerifyError> {
     if disallowed.is_empty() {

@@ -10,7 +10,7 @@ mod origin;
 mod sign;
 mod token;
 
-pub use cert::{load_certificates, Subject, OID_CLIENT_AUTH};
+pub use cert::{check_non_repudiation, load_certificates, Subject, OID_CLIENT_AUTH};
 pub use clock::{parse_utc, Clock, FixedClock, SystemClock};
 pub use eidlink_webeid::{SignResult, SignatureAlgorithm, TokenAlgorithm};
 pub use error::{ConfigError, NonceError, VerifyError};

@@ -8,21 +8,23 @@
 //! | `POST /api/sign/prepare` | `{certificate, supportedSignatureAlgorithms}` | `{hash, hashFunction}` |
 //! | `POST /api/sign/finish` | `{signature, signatureAlgorithm}` | `{id, holder, nationalNumber, signedAt, signedByText, hashFunction, signatureAlgorithm, download}` |
 //! | `GET /api/sign/download/{id}` | — | the signed document (JSON, attachment) |
-//! | `GET /api/last` | — | `{login, signature}`: the last verified of each (or null) |
+//! | `GET /api/last` | — | `{login, signature}`: this session's verified login and last verified signature (or null); 401 without a login |
 //!
+//! Challenges asked without a login are rate-limited per client address (429 and `Retry-After`).
 //! Refusals are `{"error": {"code", "reason", "message"}}` with the codes of [`crate::error::ApiCode`].
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use base64::Engine as _;
 use eidlink_core::{CryptoAlgorithm, HashAlgorithm};
-use eidlink_verifier::{verify_sign_result, Subject};
+use eidlink_verifier::{check_non_repudiation, verify_sign_result, Subject, VerifyError};
 use eidlink_webeid::{SignResult, SignatureAlgorithm, SigningCertificate};
 use serde::Deserialize;
 use serde_json::json;
@@ -92,8 +94,41 @@ fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response 
     response
 }
 
-/// `POST /api/auth/challenge`: a fresh nonce, remembered in the (possibly new) session.
-pub async fn challenge(State(st): Shared, headers: HeaderMap) -> Result<Response, ApiError> {
+/// The client address the accept loop put in the request; one shared address for requests that
+/// come without it (the router served some other way), which are then limited together.
+fn client_ip(peer: Option<Extension<ConnectInfo<SocketAddr>>>) -> IpAddr {
+    peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |Extension(ConnectInfo(addr))| {
+        addr.ip()
+    })
+}
+
+/// `POST /api/auth/challenge`: a fresh nonce, remembered in the (possibly new) session. Unless the
+/// session is a login, the client address's rate limit applies: anybody can ask for challenges, and
+/// each one is a nonce and, without a cookie, a new anonymous session.
+pub async fn challenge(
+    State(st): Shared,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let logged_in = cookie_session_id(&headers)
+        .and_then(|sid| st.sessions.with(&sid, |s| s.user.is_some()))
+        .unwrap_or(false);
+    if !logged_in {
+        let ip = client_ip(peer);
+        if let Err(wait) = st.challenges.check(ip, Instant::now()) {
+            tracing::debug!(client = %ip, "challenge refused: rate limit");
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            let mut response = ApiError::new(
+                ApiCode::TooManyRequests,
+                format!("too many challenges from this address without a login; try again in {seconds} s"),
+            )
+            .into_response();
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+            return Ok(response);
+        }
+    }
     let nonce = st.nonces.issue();
     let existing = cookie_session_id(&headers)
         .filter(|sid| st.sessions.with(sid, |s| s.challenge = Some(nonce.clone())).is_some());
@@ -176,7 +211,7 @@ pub async fn login(
         algorithm = verified.algorithm.name(),
         "login verified"
     );
-    st.record(VerifiedEvent {
+    let event = VerifiedEvent {
         kind: "login",
         holder: user.holder.clone(),
         national_number: user.national_number.clone(),
@@ -184,7 +219,7 @@ pub async fn login(
         hash_function: None,
         document_id: None,
         time: rfc3339(OffsetDateTime::now_utc()),
-    });
+    };
     // A new id at login (no session fixation); the anonymous session is dropped.
     st.sessions.remove(&sid);
     let body = json!({
@@ -194,6 +229,7 @@ pub async fn login(
     });
     let session = Session {
         user: Some(user),
+        verified_login: Some(event),
         ..Session::new()
     };
     let new_sid = st.sessions.create(session).map_err(|_| internal("no randomness"))?;
@@ -249,6 +285,21 @@ pub async fn prepare(
     let subject = st.verifier.verify_signing_certificate(&der).map_err(|e| {
         tracing::warn!(error = %e, "signing certificate refused");
         ApiError::verify(ApiCode::CertificateRejected, &e)
+    })?;
+    // verify_signing_certificate takes digitalSignature alone, which the authentication certificate
+    // has too; committing the holder to a contract takes the signing certificate's nonRepudiation.
+    check_non_repudiation(&der).map_err(|e| match e {
+        VerifyError::KeyUsage => {
+            tracing::warn!("signing certificate without nonRepudiation (an authentication certificate?)");
+            ApiError {
+                code: ApiCode::CertificateRejected,
+                reason: Some("NOT_A_SIGNING_CERTIFICATE"),
+                message: "the certificate's keyUsage has no nonRepudiation: it is not a signing certificate \
+                          (an authentication certificate cannot sign the contract)"
+                    .into(),
+            }
+        }
+        e => ApiError::verify(ApiCode::CertificateRejected, &e),
     })?;
     let same_person =
         subject.serial_number.as_deref() == Some(user.serial_number.as_str()) && subject.country == user.country;
@@ -346,7 +397,7 @@ pub async fn finish(
         algorithm = %algorithm,
         "contract signature verified"
     );
-    st.record(VerifiedEvent {
+    let event = VerifiedEvent {
         kind: "signature",
         holder: user.holder.clone(),
         national_number: user.national_number.clone(),
@@ -354,7 +405,7 @@ pub async fn finish(
         hash_function: Some(doc.hash_function.clone()),
         document_id: Some(id.clone()),
         time: doc.signed_at.clone(),
-    });
+    };
     let body = json!({
         "id": id,
         "holder": doc.holder,
@@ -371,6 +422,7 @@ pub async fn finish(
             id,
             signed_by_text: signed_by,
         });
+        s.verified_signature = Some(event);
     });
     Ok(Json(body).into_response())
 }
@@ -411,14 +463,22 @@ pub async fn download(State(st): Shared, headers: HeaderMap, Path(id): Path<Stri
     Ok(response)
 }
 
-/// `GET /api/last`: the last verified login and signature, as the server saw them.
-pub async fn last(State(st): Shared) -> Response {
-    Json(json!({
-        "login": st.last("login"),
-        "signature": st.last("signature"),
-        "history": st.history(),
-    }))
-    .into_response()
+/// `GET /api/last`: what the server verified for this session, to its own person only: the login,
+/// and the last signature (or null). Without a logged-in session, 401: who else logged in or signed
+/// is nobody else's business.
+pub async fn last(State(st): Shared, headers: HeaderMap) -> Result<Response, ApiError> {
+    let not_logged_in = || ApiError::new(ApiCode::NotLoggedIn, "no session, or nobody is logged in");
+    let sid = cookie_session_id(&headers).ok_or_else(not_logged_in)?;
+    let (login, signature) = st
+        .sessions
+        .with(&sid, |s| {
+            s.user
+                .is_some()
+                .then(|| (s.verified_login.clone(), s.verified_signature.clone()))
+        })
+        .flatten()
+        .ok_or_else(not_logged_in)?;
+    Ok(Json(json!({ "login": login, "signature": signature })).into_response())
 }
 
 /// `GET /healthz`.

@@ -73,6 +73,12 @@ pub enum ApiCode {
     SignatureRejected,
     /// No such signed document for this person.
     NotFound,
+    /// The request body did not arrive in time after its headers (a slow or stalled client).
+    RequestTimeout,
+    /// The request body is larger than any the service takes.
+    BodyTooLarge,
+    /// Too many challenges from this address without a login; `Retry-After` says when to try again.
+    TooManyRequests,
     /// The server failed (no randomness, ...).
     Internal,
 }
@@ -92,6 +98,9 @@ impl ApiCode {
             ApiCode::NoPendingSignature => "NO_PENDING_SIGNATURE",
             ApiCode::SignatureRejected => "SIGNATURE_REJECTED",
             ApiCode::NotFound => "NOT_FOUND",
+            ApiCode::RequestTimeout => "REQUEST_TIMEOUT",
+            ApiCode::BodyTooLarge => "BODY_TOO_LARGE",
+            ApiCode::TooManyRequests => "TOO_MANY_REQUESTS",
             ApiCode::Internal => "INTERNAL",
         }
     }
@@ -105,6 +114,9 @@ impl ApiCode {
             ApiCode::NoPendingSignature => StatusCode::CONFLICT,
             ApiCode::UnsupportedAlgorithm | ApiCode::SignatureRejected => StatusCode::UNPROCESSABLE_ENTITY,
             ApiCode::NotFound => StatusCode::NOT_FOUND,
+            ApiCode::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            ApiCode::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ApiCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

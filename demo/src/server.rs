@@ -1,5 +1,6 @@
 //! The HTTPS server: routes, security headers, cross-site refusal, and the accept loop (tokio +
-//! rustls + hyper HTTP/1.1).
+//! rustls + hyper HTTP/1.1), with time limits for slow clients: the TLS handshake, the request
+//! headers (hyper closes the connection) and the request body (408).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -7,7 +8,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::body::{Body, Bytes, HttpBody as _};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -29,8 +31,10 @@ use crate::tls::{server_identity, TlsSource};
 const BODY_LIMIT: usize = 64 * 1024;
 /// A TLS handshake must finish within this time.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Request headers must arrive within this time.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Request headers must arrive within this time (also the longest a kept-alive connection idles).
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// A request body must have arrived this long after its headers (they are a few kilobytes).
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections served at once; more wait in the kernel's backlog.
 const MAX_CONNECTIONS: usize = 256;
 
@@ -66,8 +70,12 @@ pub fn default_page_module() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../extension/page/eidlink.js"))
 }
 
-/// Every route of the site over `state`.
+/// Every route of the site over `state`, request bodies read within [`BODY_TIMEOUT`].
 pub fn router(state: Arc<AppState>) -> Router {
+    router_with(state, BODY_TIMEOUT)
+}
+
+fn router_with(state: Arc<AppState>, body_timeout: Duration) -> Router {
     Router::new()
         .route("/", get(api::home))
         .route("/contract", get(api::contract))
@@ -85,6 +93,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/last", get(api::last))
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(body_timeout, read_body_within))
         .layer(middleware::from_fn_with_state(state.clone(), same_origin_only))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
@@ -108,6 +117,54 @@ async fn same_origin_only(State(st): State<Arc<AppState>>, request: Request, nex
         }
     }
     next.run(request).await
+}
+
+/// Reads the whole request body (at most [`BODY_LIMIT`]) within `timeout` before the handler runs.
+/// hyper bounds the time for the headers but not for the body, and a handler waiting for a body
+/// holds its connection (of [`MAX_CONNECTIONS`]) as long as the client trickles it: a slow body is
+/// answered 408 and the connection closed.
+async fn read_body_within(State(timeout): State<Duration>, request: Request, next: Next) -> Response {
+    let (parts, mut body) = request.into_parts();
+    if body.is_end_stream() {
+        return next.run(Request::from_parts(parts, body)).await;
+    }
+    let read = async {
+        let mut bytes = Vec::new();
+        while let Some(frame) = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await {
+            let frame = frame.map_err(|e| ApiError::new(ApiCode::BadRequest, format!("reading the body: {e}")))?;
+            if let Ok(data) = frame.into_data() {
+                if bytes.len() + data.len() > BODY_LIMIT {
+                    return Err(ApiError::new(
+                        ApiCode::BodyTooLarge,
+                        format!("the request body is larger than {BODY_LIMIT} bytes"),
+                    ));
+                }
+                bytes.extend_from_slice(&data);
+            }
+        }
+        Ok(bytes)
+    };
+    let refused = match tokio::time::timeout(timeout, read).await {
+        Ok(Ok(bytes)) => {
+            return next
+                .run(Request::from_parts(parts, Body::from(Bytes::from(bytes))))
+                .await
+        }
+        Ok(Err(e)) => e,
+        Err(_) => {
+            tracing::debug!(path = %parts.uri.path(), "request body timed out");
+            ApiError::new(
+                ApiCode::RequestTimeout,
+                format!("the request body did not arrive within {} s", timeout.as_secs_f32()),
+            )
+        }
+    };
+    // The rest of the body is not read: the connection cannot carry another request.
+    let mut response = refused.into_response();
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// Security headers on every response.
@@ -135,6 +192,8 @@ pub struct Service {
     state: Arc<AppState>,
     url: String,
     certificate_pem: String,
+    header_timeout: Duration,
+    body_timeout: Duration,
 }
 
 impl std::fmt::Debug for Service {
@@ -184,7 +243,18 @@ impl Service {
             state,
             url,
             certificate_pem: identity.certificate_pem,
+            header_timeout: HEADER_TIMEOUT,
+            body_timeout: BODY_TIMEOUT,
         })
+    }
+
+    /// Other limits than [`HEADER_TIMEOUT`] and [`BODY_TIMEOUT`] for slow clients (tests use short
+    /// ones): the request headers must arrive within `headers`, a request body within `body` after
+    /// its headers.
+    pub fn with_request_timeouts(mut self, headers: Duration, body: Duration) -> Self {
+        self.header_timeout = headers;
+        self.body_timeout = body;
+        self
     }
 
     /// `https://localhost:<port>/`.
@@ -219,8 +289,9 @@ impl Service {
 
     /// Serves until `shutdown` completes; connections in progress are dropped then.
     pub async fn serve_until(self, shutdown: impl Future<Output = ()>) -> Result<(), DemoError> {
-        let app = router(self.state.clone());
+        let app = router_with(self.state.clone(), self.body_timeout);
         let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        let header_timeout = self.header_timeout;
         tokio::pin!(shutdown);
         loop {
             let permit = tokio::select! {
@@ -243,7 +314,7 @@ impl Service {
                 },
             };
             let acceptor = self.acceptor.clone();
-            let app = app.clone();
+            let app = TowerToHyperService::new(app.clone());
             tokio::spawn(async move {
                 let _permit = permit;
                 let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
@@ -259,8 +330,15 @@ impl Service {
                 };
                 let connection = hyper::server::conn::http1::Builder::new()
                     .timer(TokioTimer::new())
-                    .header_read_timeout(HEADER_TIMEOUT)
-                    .serve_connection(TokioIo::new(tls), TowerToHyperService::new(app));
+                    .header_read_timeout(header_timeout)
+                    .serve_connection(
+                        TokioIo::new(tls),
+                        // The peer address for the handlers (the challenge rate limit is per client).
+                        hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+                            request.extensions_mut().insert(ConnectInfo(peer));
+                            hyper::service::Service::call(&app, request)
+                        }),
+                    );
                 if let Err(e) = connection.await {
                     tracing::debug!(%peer, error = %e, "connection ended with an error");
                 }

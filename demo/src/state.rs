@@ -1,5 +1,6 @@
-//! What the service keeps in memory: the verifier and nonces, the sessions, the signed documents, and
-//! a short history of verified logins and signatures (for `GET /api/last`).
+//! What the service keeps in memory: the verifier and nonces, the sessions (each with its own
+//! verified login and signature, for `GET /api/last`), the challenge rate limiter, and the signed
+//! documents. Nothing about a person is kept outside that person's session and documents.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -11,12 +12,10 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::i18n::Lang;
-use crate::session::SessionStore;
+use crate::session::{ChallengeLimiter, SessionStore};
 
 /// Signed documents kept (the oldest are dropped first).
 pub const MAX_DOCUMENTS: usize = 1_000;
-/// Verified events kept in the history.
-pub const MAX_EVENTS: usize = 32;
 
 /// A verified signature of the contract: everything the download holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -54,7 +53,7 @@ pub struct SignedDocument {
     pub signed_by_text: String,
 }
 
-/// A verified login or signature, as `GET /api/last` shows it.
+/// A verified login or signature, as `GET /api/last` shows it to the session's own person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifiedEvent {
@@ -84,10 +83,11 @@ pub struct AppState {
     pub nonces: NonceStore,
     /// Browser sessions.
     pub sessions: SessionStore,
+    /// Challenges asked without a login, per client address.
+    pub challenges: ChallengeLimiter,
     /// The page ES module served at `/eidlink.js`.
     pub page_module: PathBuf,
     documents: Mutex<Documents>,
-    history: Mutex<VecDeque<VerifiedEvent>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -116,9 +116,9 @@ impl AppState {
             verifier,
             nonces: NonceStore::new(),
             sessions: SessionStore::new(),
+            challenges: ChallengeLimiter::default(),
             page_module,
             documents: Mutex::new(Documents::default()),
-            history: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -141,25 +141,6 @@ impl AppState {
             .get(id)
             .filter(|d| d.serial_number == serial_number)
             .cloned()
-    }
-
-    /// Records a verified login or signature.
-    pub fn record(&self, event: VerifiedEvent) {
-        let mut h = lock(&self.history);
-        if h.len() >= MAX_EVENTS {
-            h.pop_front();
-        }
-        h.push_back(event);
-    }
-
-    /// The last verified event of `kind`.
-    pub fn last(&self, kind: &str) -> Option<VerifiedEvent> {
-        lock(&self.history).iter().rev().find(|e| e.kind == kind).cloned()
-    }
-
-    /// Every event kept, oldest first.
-    pub fn history(&self) -> Vec<VerifiedEvent> {
-        lock(&self.history).iter().cloned().collect()
     }
 }
 

@@ -94,8 +94,17 @@ async fn the_binary_serves_the_login_flow() {
         .await
         .unwrap();
     assert_eq!(login.status(), StatusCode::OK);
+    // What the service verified, for the logged-in session (the new cookie of the login).
+    let session = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     let last: serde_json::Value = client
         .get(format!("{url}api/last"))
+        .header("cookie", &session)
         .send()
         .await
         .unwrap()

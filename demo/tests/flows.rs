@@ -99,7 +99,7 @@ async fn login_sign_and_download() {
     assert!(contract.text.contains(r#"<section id="signed">"#), "{}", contract.text);
     assert!(contract.text.contains(&download));
 
-    // What the server verified, for the demo script.
+    // What the server verified for this session (the demo script prints it).
     let last = b.get("/api/last").await.json();
     assert_eq!(last["login"]["holder"], "ALICE SPECIMEN");
     assert_eq!(last["login"]["nationalNumber"], "85010112486");
@@ -422,6 +422,94 @@ async fn pages_languages_and_headers() {
         .await
         .assert_refused(403, "BAD_ORIGIN", None);
 
-    let last = b.get("/api/last").await.json();
-    assert!(last["login"].is_null() && last["signature"].is_null());
+    // What the server verified is only for a logged-in session's own person.
+    b.get("/api/last").await.assert_refused(401, "NOT_LOGGED_IN", None);
+}
+
+#[tokio::test]
+async fn last_shows_the_callers_own_session_only() {
+    let demo = start().await;
+    let mut alice_b = demo.browser();
+    alice_b.login(alice()).await;
+    let prepared = alice_b.prepare(alice(), "fr").await.json();
+    let done = alice_b
+        .post("/api/sign/finish", &sign_result(alice(), &prepared))
+        .await
+        .json();
+
+    // Nobody else learns who logged in or signed: no session, an anonymous one, a forged cookie.
+    let mut stranger = demo.browser();
+    let a = stranger.get("/api/last").await;
+    a.assert_refused(401, "NOT_LOGGED_IN", None);
+    assert!(
+        !a.text.contains("85010112486") && !a.text.contains("ALICE"),
+        "{}",
+        a.text
+    );
+    stranger.challenge().await;
+    stranger
+        .get("/api/last")
+        .await
+        .assert_refused(401, "NOT_LOGGED_IN", None);
+    stranger.cookie = Some("forged".into());
+    stranger
+        .get("/api/last")
+        .await
+        .assert_refused(401, "NOT_LOGGED_IN", None);
+
+    // Bob, logged in after Alice, sees his own login and no signature, not hers.
+    let mut bob_b = demo.browser();
+    bob_b.login(bob()).await;
+    let bobs = bob_b.get("/api/last").await;
+    assert_eq!(bobs.status, StatusCode::OK, "{}", bobs.text);
+    assert!(
+        !bobs.text.contains("85010112486") && !bobs.text.contains("ALICE"),
+        "{}",
+        bobs.text
+    );
+    let bobs = bobs.json();
+    assert_eq!(bobs["login"]["holder"], "BOB EXEMPLE");
+    assert_eq!(bobs["login"]["nationalNumber"], "90020199744");
+    assert!(bobs["signature"].is_null(), "{bobs}");
+
+    // Alice still sees hers; after logout, nothing.
+    let mine = alice_b.get("/api/last").await.json();
+    assert_eq!(mine["login"]["holder"], "ALICE SPECIMEN");
+    assert_eq!(mine["signature"]["documentId"], done["id"]);
+    alice_b.post("/api/auth/logout", &json!({})).await;
+    alice_b
+        .get("/api/last")
+        .await
+        .assert_refused(401, "NOT_LOGGED_IN", None);
+}
+
+#[tokio::test]
+async fn an_authentication_certificate_cannot_sign_the_contract() {
+    let demo = start().await;
+    for pki in [alice(), alice_rsa()] {
+        let mut b = demo.browser();
+        b.login(pki).await;
+        // The login certificate is valid, trusted and the holder's, but has no nonRepudiation.
+        let mut offer = signing_certificate(pki);
+        offer["certificate"] = json!(b64(&pki.auth_der));
+        let a = b.post("/api/sign/prepare", &offer).await;
+        a.assert_refused(403, "CERTIFICATE_REJECTED", Some("NOT_A_SIGNING_CERTIFICATE"));
+        assert!(
+            a.json()["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("nonRepudiation"),
+            "{}",
+            a.text
+        );
+        // Nothing is pending; the signing certificate still works.
+        let fake = json!({
+            "signature": b64(&[1u8; 96]),
+            "signatureAlgorithm": {"cryptoAlgorithm": "ECC", "hashFunction": "SHA-384", "paddingScheme": "NONE"},
+        });
+        b.post("/api/sign/finish", &fake)
+            .await
+            .assert_refused(409, "NO_PENDING_SIGNATURE", None);
+        assert_eq!(b.prepare(pki, "fr").await.status, StatusCode::OK);
+    }
 }

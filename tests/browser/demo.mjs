@@ -5,19 +5,40 @@
 // browser window on the service for a person to click through, with the real PIN dialog (PIN 1234),
 // and prints what the service verified when the window is closed.
 import { VirtualCard, DemoService, HostUser, launchChromium, screenshotPath, tempDir, cleanup } from './lib.mjs';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { get } from 'node:https';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-/** GET /api/last from Node, trusting only the service's own certificate. */
-function lastVerified(service) {
-  return new Promise((resolve, reject) => {
-    get(`${service.url}api/last`, { ca: readFileSync(service.cert) }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve(JSON.parse(body)));
-    }).on('error', reject);
+/**
+ * GET /api/last in the page, with its session cookie: what the service verified for this browser's
+ * session (the service shows it to nobody else).
+ */
+function lastVerified(page) {
+  return page.evaluate(async () => {
+    const res = await fetch('/api/last');
+    return res.ok ? res.json() : { error: (await res.json()).error };
   });
+}
+
+/**
+ * Interactive: the window (and the session with it) is gone when the results are printed, so each
+ * verified login or signature of any of its pages is read then; the last read is kept.
+ */
+function watchVerified(browser) {
+  const seen = { last: null };
+  const watch = (page) =>
+    page.on('response', (res) => {
+      const { pathname } = new URL(res.url());
+      if (res.ok() && ['/api/auth/login', '/api/sign/finish'].includes(pathname)) {
+        lastVerified(page)
+          .then((v) => {
+            if (v?.login) seen.last = v;
+          })
+          .catch(() => {});
+      }
+    });
+  browser.pages().then((pages) => pages.forEach(watch));
+  browser.on('targetcreated', (t) => t.page().then((p) => p && watch(p)).catch(() => {}));
+  return seen;
 }
 
 const interactive = process.argv.includes('--interactive');
@@ -43,12 +64,13 @@ try {
     // No pin-program: the host runs the real PIN dialog installed next to it.
     writeFileSync(path.join(user.config, 'eidlink/config.toml'), 'timeout-seconds = 120\n');
     browser = await launchChromium(user, { headless: false });
+    const verified = watchVerified(browser);
     const [page] = await browser.pages();
     await page.goto(service.url);
     step(`a browser window is open on ${service.url}: log in and sign (PIN 1234); close the window to finish`);
     await new Promise((resolve) => browser.on('disconnected', resolve));
     step('what the service verified');
-    console.log(JSON.stringify(await lastVerified(service), null, 2));
+    console.log(verified.last ? JSON.stringify(verified.last, null, 2) : '    (no verified login)');
   } else {
     browser = await launchChromium(user);
     const page = await browser.newPage();
@@ -67,7 +89,7 @@ try {
     if (signed.state !== 'ok') throw new Error(`signing failed: ${signed.code}: ${signed.text}`);
     console.log(`    page: ${signed.text}`);
     step('what the service verified (with eidlink-verifier, against the virtual card\'s CA)');
-    console.log(JSON.stringify(await lastVerified(service), null, 2));
+    console.log(JSON.stringify(await lastVerified(page), null, 2));
     step(`screenshots: ${screenshotPath('demo-1-logged-in')}, ${screenshotPath('demo-2-contract-signed')}`);
   }
 } catch (e) {

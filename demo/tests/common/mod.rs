@@ -121,12 +121,26 @@ pub fn sign_result(pki: &Pki, prepared: &Value) -> Value {
 pub struct Demo {
     pub base: String,
     pub origin: String,
+    /// Where it listens.
+    pub addr: std::net::SocketAddr,
+    /// Its self-signed certificate (PEM).
+    pub cert_pem: String,
     client: reqwest::Client,
 }
 
 /// Starts the service in-process trusting `trusted` (and `intermediates`), with a self-signed
 /// certificate the client trusts.
 pub async fn start_with(trusted: &[&[u8]], intermediates: &[&[u8]], origin: Option<&str>) -> Demo {
+    start_configured(trusted, intermediates, origin, |s| s).await
+}
+
+/// Like [`start_with`], with `adjust` applied to the bound service before it serves.
+pub async fn start_configured(
+    trusted: &[&[u8]],
+    intermediates: &[&[u8]],
+    origin: Option<&str>,
+    adjust: impl FnOnce(Service) -> Service,
+) -> Demo {
     let config = Config {
         listen: "127.0.0.1:0".parse().expect("addr"),
         origin: origin.map(str::to_owned),
@@ -135,13 +149,20 @@ pub async fn start_with(trusted: &[&[u8]], intermediates: &[&[u8]], origin: Opti
         tls: TlsSource::SelfSigned,
         page_module: page_module(),
     };
-    let service = Service::bind(config).await.expect("bind");
+    let service = adjust(Service::bind(config).await.expect("bind"));
     let base = service.url().trim_end_matches('/').to_owned();
     let origin = service.origin().to_owned();
     let addr = service.local_addr().expect("addr");
-    let client = client_for(service.certificate_pem(), addr);
+    let cert_pem = service.certificate_pem().to_owned();
+    let client = client_for(&cert_pem, addr);
     tokio::spawn(service.serve());
-    Demo { base, origin, client }
+    Demo {
+        base,
+        origin,
+        addr,
+        cert_pem,
+        client,
+    }
 }
 
 /// The service trusting Alice's citizen CA.
@@ -216,6 +237,27 @@ impl Answer {
 }
 
 impl Demo {
+    /// A bare TLS connection to the service (trusting its certificate), for writing HTTP by hand.
+    pub async fn raw_tls(&self) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+        use rustls::pki_types::pem::PemObject as _;
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(self.cert_pem.as_bytes()) {
+            roots.add(cert.expect("PEM")).expect("root");
+        }
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let tcp = tokio::net::TcpStream::connect(self.addr).await.expect("connect");
+        let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+        tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .expect("TLS handshake")
+    }
+
     pub fn browser(&self) -> Browser<'_> {
         Browser {
             demo: self,

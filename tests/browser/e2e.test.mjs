@@ -4,10 +4,13 @@
 // virtual card's CA. Run by tests/browser/run.sh (scripts/test.sh), with pcscd already running.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import {
   VirtualCard, DemoService, HostUser, launchChromium, launchFirefox, insecureSite, screenshotPath, tempDir, cleanup,
-  waitFor, SoftHsmToken, SOFTHSM_MODULE,
+  waitFor, SoftHsmToken, SOFTHSM_MODULE, FrameSite, hostProcesses, bin,
 } from './lib.mjs';
 
 const BROWSERS = (process.env.EIDLINK_BROWSERS ?? 'chromium,firefox').split(',');
@@ -32,7 +35,7 @@ async function login(page, url) {
   return outcome(page);
 }
 
-/** Runs raw Web eID page-protocol messages (protocol.md §1) in the page: no library at all. */
+/** Runs raw Web eID page-protocol messages (protocol.md §1) in the page (or frame): no library at all. */
 function rawCall(page, request, timeoutMs = 60000) {
   return page.evaluate(
     (request, timeoutMs) =>
@@ -59,20 +62,44 @@ function rawCall(page, request, timeoutMs = 60000) {
   );
 }
 
+/** A nonce as a site makes one (32 random bytes, base64: 44 characters). */
+const newNonce = () => randomBytes(32).toString('base64');
+
+/** Adds an iframe of `src` to the page; returns its Frame once loaded. */
+async function addFrame(page, src) {
+  await page.evaluate((src) => new Promise((resolve, reject) => {
+    const iframe = document.createElement('iframe');
+    iframe.src = src;
+    iframe.onload = resolve;
+    iframe.onerror = reject;
+    document.body.append(iframe);
+  }), src);
+  return waitFor(() => page.frames().find((f) => f.url() === src), `the frame ${src}`);
+}
+
+/** Starts listening to every Web eID message the page's window gets (read with `seenBy`). */
+const listenAll = (page) => page.evaluate(() => {
+  window.__seen = [];
+  window.addEventListener('message', (e) => e.data?.action && window.__seen.push(e.data.action));
+});
+const seenBy = (page) => page.evaluate(() => window.__seen);
+
 for (const name of BROWSERS) {
   describe(`${name}: the citizen's story`, () => {
-    let dir, card, service, user, browser;
+    let dir, card, service, user, browser, site;
 
     before(async () => {
       dir = tempDir(name);
       card = await VirtualCard.start(dir, 'belpic18');
       service = await DemoService.start(dir, card.pkiDir);
+      site = await FrameSite.start(dir);
       user = new HostUser(dir);
       browser = name === 'chromium' ? await launchChromium(user) : await launchFirefox(user);
     });
 
     after(async () => {
       await browser?.close().catch(() => {});
+      site?.stop();
       await service?.stop();
       await card?.stop();
       if (dir) cleanup(dir);
@@ -205,6 +232,107 @@ for (const name of BROWSERS) {
       assert.ok(!seen.some((a) => a.startsWith('web-eid:authenticate')), `the second tab saw ${seen}`);
       await first.close();
       await second.close();
+    });
+
+    test('50 raw authenticate messages in a loop: one host, one dialog; leaving the page ends it', async () => {
+      // The scripted user leaves the dialog open, so the first request stays pending meanwhile.
+      user.configure({ answers: 'hang', timeout: 20 });
+      // Hosts of earlier tests (status quits within a second) are gone first, so all are counted.
+      await waitFor(() => hostProcesses(browser).length === 0, 'earlier hosts to exit');
+      const dialogsBefore = user.dialogs().length;
+      const historyBefore = user.history().length;
+      const page = await browser.newPage();
+      await page.goto(service.url);
+      const { nonce } = await page.evaluate(async () => (await fetch('/api/auth/challenge', { method: 'POST' })).json());
+      const started = Date.now();
+      await page.evaluate((nonce) => {
+        window.__replies = [];
+        window.addEventListener('message', (e) => {
+          if (e.source === window && /^web-eid:authenticate-(success|failure)$/.test(e.data?.action)) window.__replies.push(e.data);
+        });
+        for (let i = 0; i < 50; i++) {
+          window.postMessage({ action: 'web-eid:authenticate', libraryVersion: '2.0.0', challengeNonce: nonce }, '*');
+        }
+      }, nonce);
+      // The first request's dialog is up; then a moment for any others to start (none may).
+      await waitFor(() => user.dialogs().length > dialogsBefore, 'the PIN dialog');
+      let most = 0;
+      for (const end = Date.now() + 700; Date.now() < end;) {
+        most = Math.max(most, hostProcesses(browser).length);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(most, 1, 'one host process while the loop ran');
+      assert.equal(user.dialogs().length - dialogsBefore, 1, 'one dialog');
+      const replies = await waitFor(() => page.evaluate(() => window.__replies.length >= 49 && window.__replies),
+        '49 replies', 5000);
+      assert.equal(replies.length, 49, 'the first request is still pending');
+      for (const r of replies) assert.equal(r.error?.code, 'ERR_WEBEID_ACTION_PENDING', JSON.stringify(r));
+
+      // Navigating away closes the request's port: the host and its dialog end, the tab is free.
+      await page.goto(`${service.url}?lang=en`);
+      await waitFor(() => hostProcesses(browser).length === 0, 'the host to exit after the page left', 5000);
+      // The scripted dialog's first line is its pid.
+      const dialogPid = Number(user.dialogs().at(-1).split(' ')[1]);
+      await waitFor(() => !existsSync(`/proc/${dialogPid}`), 'the dialog to close', 5000);
+      assert.equal(user.history().length - historyBefore, 1, 'one history line for the 50 messages');
+      user.configure({ pin: '1234' });
+      const { nonce: again } = await page.evaluate(async () => (await fetch('/api/auth/challenge', { method: 'POST' })).json());
+      const { reply } = await rawCall(page, { action: 'web-eid:authenticate', libraryVersion: '2.0.0', challengeNonce: again });
+      assert.equal(reply?.action, 'web-eid:authenticate-success', JSON.stringify(reply));
+      console.log(`# ${name}: 50-message loop, its refusals, leaving and a new login: ${Date.now() - started} ms`);
+      await page.close();
+    });
+
+    test('a cross-origin iframe signs in its own name, unseen by the top page; a sandboxed frame is refused', async () => {
+      user.configure({ pin: '1234' });
+      const started = Date.now();
+      const page = await browser.newPage();
+      await page.goto(`${site.hosting}/page`);
+      await listenAll(page);
+      const frame = await addFrame(page, `${site.other}/page`);
+      const nonce = newNonce();
+      const { reply } = await rawCall(frame, { action: 'web-eid:authenticate', libraryVersion: '2.0.0', challengeNonce: nonce });
+      assert.equal(reply?.action, 'web-eid:authenticate-success', JSON.stringify(reply));
+
+      // The token is bound to the frame's origin, as the real verifier checks it, and not the page's.
+      const { action: _a, ...token } = reply;
+      const tokenFile = path.join(dir, 'frame-token.json');
+      writeFileSync(tokenFile, JSON.stringify(token));
+      const verify = (origin) => execFileSync(bin('eidlink'), [
+        'verify-token', '--origin', origin, '--nonce', nonce, '--trust', path.join(card.pkiDir, 'root.der'),
+        '--intermediate', path.join(card.pkiDir, 'ca.der'), tokenFile,
+      ], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      assert.match(verify(site.other), /token OK/);
+      assert.throws(() => verify(site.hosting), 'the token is not valid for the top page');
+      assert.equal(user.history().at(-1)?.origin, site.other, JSON.stringify(user.history().at(-1)));
+      assert.deepEqual(await seenBy(page), [], 'the top page saw none of the frame\'s messages');
+
+      // User content the hosting site serves with CSP: sandbox, framed and on its own: an opaque
+      // origin; its URL's origin is the hosting site's, which it must not get to use.
+      const dialogs = user.dialogs().length;
+      const history = user.history().length;
+      const sandboxed = await addFrame(page, `${site.hosting}/user-content`);
+      const alone = await browser.newPage();
+      await alone.goto(`${site.hosting}/user-content`);
+      for (const where of [sandboxed, alone]) {
+        assert.equal(await where.evaluate(() => window.origin), 'null');
+        for (const request of [
+          { action: 'web-eid:authenticate', libraryVersion: '2.0.0', challengeNonce: newNonce() },
+          { action: 'web-eid:status', libraryVersion: '2.0.0' },
+        ]) {
+          const { reply: refused, seen } = await rawCall(where, request, 5000);
+          assert.equal(seen[0]?.action, `${request.action}-ack`, JSON.stringify(seen));
+          assert.equal(refused?.action, `${request.action}-failure`, JSON.stringify(refused));
+          assert.equal(refused.error.code, 'ERR_WEBEID_CONTEXT_INSECURE');
+          assert.equal(refused.error.reason, 'ORIGIN_REJECTED');
+        }
+      }
+      assert.equal(user.dialogs().length, dialogs, 'no dialog for a sandboxed frame');
+      assert.equal(user.history().length, history, 'no host ran for it');
+      assert.deepEqual(await seenBy(page), [], 'nor did the top page see the sandboxed frame\'s messages');
+      console.log(`# ${name}: cross-origin and sandboxed frames: ${Date.now() - started} ms`);
+      await alone.close();
+      await page.close();
     });
   });
 }

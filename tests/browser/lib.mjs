@@ -6,6 +6,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +22,9 @@ export const bin = (name) => {
 export const SCREENSHOTS = path.join(ROOT, 'target/screenshots');
 export const CHROMIUM = process.env.EIDLINK_CHROMIUM ?? '/usr/lib/chromium/chromium';
 export const FIREFOX = process.env.EIDLINK_FIREFOX ?? '/usr/bin/firefox-esr';
+// The unpacked extension builds (build.sh writes them); another build can be tested, e.g. one
+// without a fix, to see a test fail.
+const EXTENSION_DIST = process.env.EIDLINK_EXTENSION_DIST ?? path.join(ROOT, 'extension/dist');
 
 /**
  * EIDLINK_INSTALLED=1 (installer/test.sh, after `dpkg -i` of the eidlink package): the browsers
@@ -238,6 +242,12 @@ export class HostUser {
     execFileSync(bin('eidlink'), args, { env: this.env(), stdio: 'ignore' });
   }
 
+  /** The dialogs the scripted PIN program was started for so far (one `PID` line each). */
+  dialogs() {
+    if (!existsSync(this.dialogLog)) return [];
+    return readFileSync(this.dialogLog, 'utf8').split('\n').filter((l) => l.startsWith('PID '));
+  }
+
   history() {
     const file = path.join(this.data, 'eidlink/history.jsonl');
     return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
@@ -276,7 +286,7 @@ export async function launchChromium(user, { headless = true } = {}) {
     headless,
     pipe: true,
     userDataDir: profile,
-    enableExtensions: [path.join(ROOT, 'extension/dist/chromium')],
+    enableExtensions: [path.join(EXTENSION_DIST, 'chromium')],
     acceptInsecureCerts: true,
     args: CHROMIUM_ARGS,
     env: user.env(),
@@ -301,7 +311,7 @@ export async function launchFirefox(user, { headless = true } = {}) {
       ...(INSTALLED ? { 'extensions.enabledScopes': 15 } : {}),
     },
   });
-  if (!INSTALLED) await browser.installExtension(path.join(ROOT, 'extension/dist/firefox'));
+  if (!INSTALLED) await browser.installExtension(path.join(EXTENSION_DIST, 'firefox'));
   return browser;
 }
 
@@ -313,6 +323,73 @@ export async function insecureSite() {
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   return { server, url: `http://insecure.eidlink.test:${server.address().port}/` };
+}
+
+/**
+ * A second site over HTTPS, for the frame tests: one server, two origins, https://127.0.0.1:P (the
+ * hosting site) and https://localhost:P (another site). Pages: `/page` (empty, frameable) and
+ * `/user-content` (served with `Content-Security-Policy: sandbox allow-scripts`, as a site serves
+ * its users' uploads: the document's origin is opaque, its URL's the site's). The certificate is a
+ * throwaway self-signed one made with openssl; the browsers run with acceptInsecureCerts.
+ */
+export class FrameSite {
+  static async start(dir) {
+    const key = path.join(dir, 'frame-site-key.pem');
+    const cert = path.join(dir, 'frame-site-cert.pem');
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
+      '-subj', '/CN=eidlink frame test site', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout', key, '-out', cert,
+    ], { stdio: 'ignore' });
+    const page = (title) => `<!doctype html><meta charset="utf-8"><title>${title}</title><p>${title}`;
+    const server = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
+      const url = new URL(req.url, 'https://x');
+      const headers = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' };
+      if (url.pathname === '/page') {
+        res.writeHead(200, headers);
+        res.end(page('page'));
+      } else if (url.pathname === '/user-content') {
+        res.writeHead(200, { ...headers, 'content-security-policy': 'sandbox allow-scripts' });
+        res.end(page('user content'));
+      } else {
+        res.writeHead(404, headers);
+        res.end(page('not found'));
+      }
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address();
+    return Object.assign(new FrameSite(), {
+      server, hosting: `https://127.0.0.1:${port}`, other: `https://localhost:${port}`,
+    });
+  }
+
+  stop() {
+    this.server.closeAllConnections?.();
+    this.server.close();
+  }
+}
+
+/**
+ * The pids of the eidlink-host processes the browser started (its descendants), so that hosts of
+ * other browsers on the machine are not counted.
+ */
+export function hostProcesses(browser) {
+  const root = browser.process()?.pid;
+  if (!root) throw new Error('the browser process is not known');
+  const rows = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,comm='], { encoding: 'utf8' }).trim().split('\n')
+    .map((l) => l.trim().split(/\s+/)).map(([pid, ppid, comm]) => ({ pid: Number(pid), ppid: Number(ppid), comm }));
+  const ours = new Set([root]);
+  // Parents come before children in ps's pid order only mostly: repeat until nothing is added.
+  for (let grown = true; grown;) {
+    grown = false;
+    for (const r of rows) {
+      if (!ours.has(r.pid) && ours.has(r.ppid)) {
+        ours.add(r.pid);
+        grown = true;
+      }
+    }
+  }
+  return rows.filter((r) => ours.has(r.pid) && r.comm === 'eidlink-host').map((r) => r.pid);
 }
 
 export function screenshotPath(name) {

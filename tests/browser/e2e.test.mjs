@@ -234,7 +234,7 @@ for (const name of BROWSERS) {
       await second.close();
     });
 
-    test('50 raw authenticate messages in a loop: one host, one dialog; leaving the page ends it', async () => {
+    test('50 raw authenticate messages in a loop: one host, one dialog; leaving the page or closing the tab ends it', async () => {
       // The scripted user leaves the dialog open, so the first request stays pending meanwhile.
       user.configure({ answers: 'hang', timeout: 20 });
       // Hosts of earlier tests (status quits within a second) are gone first, so all are counted.
@@ -279,8 +279,16 @@ for (const name of BROWSERS) {
       const { nonce: again } = await page.evaluate(async () => (await fetch('/api/auth/challenge', { method: 'POST' })).json());
       const { reply } = await rawCall(page, { action: 'web-eid:authenticate', libraryVersion: '2.0.0', challengeNonce: again });
       assert.equal(reply?.action, 'web-eid:authenticate-success', JSON.stringify(reply));
-      console.log(`# ${name}: 50-message loop, its refusals, leaving and a new login: ${Date.now() - started} ms`);
+
+      // Closing the tab ends a pending request the same way.
+      user.configure({ answers: 'hang', timeout: 20 });
+      const dialogsNow = user.dialogs().length;
+      await page.evaluate((nonce) => window.postMessage(
+        { action: 'web-eid:authenticate', libraryVersion: '2.0.0', challengeNonce: nonce }, '*'), newNonce());
+      await waitFor(() => user.dialogs().length > dialogsNow, 'the PIN dialog');
       await page.close();
+      await waitFor(() => hostProcesses(browser).length === 0, 'the host to exit after the tab closed', 5000);
+      console.log(`# ${name}: 50-message loop, its refusals, leaving, a new login, a closed tab: ${Date.now() - started} ms`);
     });
 
     test('a cross-origin iframe signs in its own name, unseen by the top page; a sandboxed frame is refused', async () => {

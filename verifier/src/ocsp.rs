@@ -11,7 +11,7 @@
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use der::asn1::{Any, BitString, GeneralizedTime, Int, Null, ObjectIdentifier, OctetString};
 use der::{Choice, Decode, Encode, Enumerated, Sequence};
@@ -160,6 +160,9 @@ pub enum OcspError {
     /// The responder URL is not `http://host[:port][/path]`.
     #[error("unsupported OCSP responder URL {0:?} (only http:// is supported)")]
     ResponderUrl(String),
+    /// The system gave no random bytes for the nonce.
+    #[error("no random bytes for the OCSP nonce: {0}")]
+    NoRandomness(String),
     /// `require_good` under [`UnreachablePolicy::Refuse`]: the responder did not answer.
     #[error("the OCSP responder is unreachable: {0}")]
     Unreachable(String),
@@ -580,12 +583,8 @@ impl OcspChecker {
         };
         let cert_id = cert_id(leaf, issuer)?;
         let mut nonce = [0u8; NONCE_LEN];
-        if let Err(e) = getrandom::fill(&mut nonce) {
-            // No randomness means no fresh request; report it as a failure to ask.
-            return Ok(OcspStatus::Unreachable {
-                reason: format!("no random nonce: {e}"),
-            });
-        }
+        // A local fault, not the responder's: never excused by the unreachable policy.
+        getrandom::fill(&mut nonce).map_err(|e| OcspError::NoRandomness(e.to_string()))?;
         let nonce_ext = nonce_extension(&nonce)?;
         let request = OcspRequest {
             tbs_request: TbsRequest {
@@ -898,23 +897,48 @@ impl ResponderUrl {
         stream.write_all(head.as_bytes()).map_err(io)?;
         stream.write_all(request).map_err(io)?;
         stream.flush().map_err(io)?;
+        // The whole answer within the timeout (a responder trickling bytes is no better than a
+        // silent one), and no waiting for the close once the body is complete (a server may keep
+        // the connection open despite `Connection: close`).
+        let deadline = Instant::now() + timeout;
         let mut raw = Vec::new();
-        let limit = u64::try_from(MAX_RESPONSE + 1).unwrap_or(u64::MAX);
-        (&mut stream).take(limit).read_to_end(&mut raw).map_err(io)?;
-        if raw.len() > MAX_RESPONSE {
-            return Err(format!("{self}: the answer exceeds {MAX_RESPONSE} bytes"));
+        let mut buf = [0u8; 8192];
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(format!("{self}: no complete answer within {timeout:?}"));
+            }
+            stream.set_read_timeout(Some(remaining)).map_err(io)?;
+            let n = match stream.read(&mut buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                // What a read timeout gives, depending on the platform.
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                    return Err(format!("{self}: no complete answer within {timeout:?}"));
+                }
+                Err(e) => return Err(io(e)),
+            };
+            raw.extend_from_slice(&buf[..n]);
+            if raw.len() > MAX_RESPONSE {
+                return Err(format!("{self}: the answer exceeds {MAX_RESPONSE} bytes"));
+            }
+            if let Some(body) = parse_http_response(&raw, n == 0).map_err(|e| format!("{self}: {e}"))? {
+                return Ok(body);
+            }
         }
-        parse_http_response(&raw).map_err(|e| format!("{self}: {e}"))
     }
 }
 
-/// The body of a `200` HTTP/1.x answer read to the end of the connection (Content-Length, chunked,
-/// or up to the close).
-fn parse_http_response(raw: &[u8]) -> Result<Vec<u8>, String> {
-    let end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or("no complete HTTP header")?;
+/// The body of a `200` HTTP/1.x answer (Content-Length, chunked, or up to the close) once `raw` holds
+/// all of it; `Ok(None)` while more is to come. `eof`: the connection is closed, nothing more comes.
+fn parse_http_response(raw: &[u8], eof: bool) -> Result<Option<Vec<u8>>, String> {
+    let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return if eof {
+            Err("no complete HTTP header".into())
+        } else {
+            Ok(None)
+        };
+    };
     let head = std::str::from_utf8(&raw[..end]).map_err(|_| "the HTTP header is not text")?;
     let body = &raw[end + 4..];
     let mut lines = head.split("\r\n");
@@ -940,33 +964,37 @@ fn parse_http_response(raw: &[u8]) -> Result<Vec<u8>, String> {
             chunked = true;
         }
     }
-    if chunked {
-        return dechunk(body);
-    }
-    match length {
-        Some(n) if body.len() < n => Err(format!("the body ends after {} of {n} bytes", body.len())),
-        Some(n) => Ok(body[..n].to_vec()),
-        None => Ok(body.to_vec()),
+    let done = if chunked {
+        dechunk(body)?
+    } else {
+        match length {
+            Some(n) if body.len() < n => None,
+            Some(n) => Some(body[..n].to_vec()),
+            None => eof.then(|| body.to_vec()),
+        }
+    };
+    match done {
+        None if eof => Err(format!("the body ends early, after {} bytes", body.len())),
+        other => Ok(other),
     }
 }
 
-/// A chunked body (RFC 9112 §7.1), trailers ignored.
-fn dechunk(mut body: &[u8]) -> Result<Vec<u8>, String> {
+/// A chunked body (RFC 9112 §7.1), trailers ignored; `Ok(None)` while incomplete.
+fn dechunk(mut body: &[u8]) -> Result<Option<Vec<u8>>, String> {
     let mut out = Vec::new();
     loop {
-        let eol = body
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or("truncated chunk size")?;
+        let Some(eol) = body.windows(2).position(|w| w == b"\r\n") else {
+            return Ok(None);
+        };
         let size_line = std::str::from_utf8(&body[..eol]).map_err(|_| "bad chunk size")?;
         let size_hex = size_line.split(';').next().unwrap_or_default().trim();
         let size = usize::from_str_radix(size_hex, 16).map_err(|_| "bad chunk size")?;
         body = &body[eol + 2..];
         if size == 0 {
-            return Ok(out);
+            return Ok(Some(out));
         }
         if body.len() < size + 2 {
-            return Err("truncated chunk".into());
+            return Ok(None);
         }
         out.extend_from_slice(&body[..size]);
         body = &body[size + 2..];
@@ -1002,15 +1030,24 @@ mod tests {
 
     #[test]
     fn http_bodies() {
+        let done = |raw: &[u8]| parse_http_response(raw, false);
         let ok = b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nabcdef";
-        assert_eq!(parse_http_response(ok), Ok(b"abc".to_vec()));
+        assert_eq!(done(ok), Ok(Some(b"abc".to_vec())));
+        // Complete without waiting for the close.
         let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n1\r\nc\r\n0\r\n\r\n";
-        assert_eq!(parse_http_response(chunked), Ok(b"abc".to_vec()));
+        assert_eq!(done(chunked), Ok(Some(b"abc".to_vec())));
+        assert_eq!(done(&chunked[..chunked.len() - 6]), Ok(None));
+        // Without a length, the close ends the body.
         let closed = b"HTTP/1.1 200 OK\r\n\r\nxyz";
-        assert_eq!(parse_http_response(closed), Ok(b"xyz".to_vec()));
-        let err = parse_http_response(b"HTTP/1.1 503 Service Unavailable\r\n\r\n");
+        assert_eq!(done(closed), Ok(None));
+        assert_eq!(parse_http_response(closed, true), Ok(Some(b"xyz".to_vec())));
+        let err = done(b"HTTP/1.1 503 Service Unavailable\r\n\r\n");
         assert_eq!(err, Err("HTTP 503 Service Unavailable".into()));
-        assert!(parse_http_response(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc").is_err());
+        let short = b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc";
+        assert_eq!(done(short), Ok(None));
+        assert!(parse_http_response(short, true).is_err());
+        assert_eq!(done(b"HTTP/1.1 200"), Ok(None));
+        assert!(parse_http_response(b"HTTP/1.1 200", true).is_err());
     }
 
     #[test]

@@ -218,6 +218,12 @@ impl Drop for Responder {
 
 /// Serves `body` as an `application/ocsp-response` to every connection (a replayed response).
 fn replay_server(body: Vec<u8>) -> String {
+    replay_server_with(body, false)
+}
+
+/// [`replay_server`]; with `keep_open`, each connection stays open after the answer (as a server
+/// ignoring `Connection: close` would keep it) until the test process ends.
+fn replay_server_with(body: Vec<u8>, keep_open: bool) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}/", listener.local_addr().expect("addr"));
     std::thread::spawn(move || {
@@ -230,6 +236,9 @@ fn replay_server(body: Vec<u8>) -> String {
             );
             let _ = s.write_all(head.as_bytes());
             let _ = s.write_all(&body);
+            if keep_open {
+                std::mem::forget(s);
+            }
         }
     });
     url
@@ -364,7 +373,10 @@ fn a_responder_that_never_answers_is_unreachable_after_the_timeout() {
     let started = Instant::now();
     let status = ocsp.check(&pki.auth_der).expect("a status");
     let took = started.elapsed();
-    assert!(matches!(status, OcspStatus::Unreachable { .. }), "{status:?}");
+    assert!(
+        matches!(&status, OcspStatus::Unreachable { reason } if reason.contains("no complete answer within 500ms")),
+        "{status:?}"
+    );
     assert!(
         took >= Duration::from_millis(450) && took < Duration::from_secs(3),
         "{took:?}"
@@ -441,6 +453,22 @@ fn a_replayed_response_is_refused_by_its_nonce() {
     assert_eq!(lax.check(&r.pki.auth_der), Ok(OcspStatus::Good));
     // The response is about the authentication certificate, not the signing one.
     assert_eq!(lax.check(&r.pki.sign_der), Err(OcspError::CertIdMismatch));
+}
+
+#[test]
+fn an_answer_is_complete_at_its_content_length_even_if_the_server_keeps_the_connection() {
+    let r = Responder::start(Signer::Ca, 1, &[]);
+    let body = fetch_with_openssl(&r, &r.pki.auth_der, true);
+    let ocsp = r
+        .checker()
+        .responder_url(&replay_server_with(body, true))
+        .require_nonce(false)
+        .timeout(Duration::from_secs(3))
+        .build()
+        .expect("checker");
+    let started = Instant::now();
+    assert_eq!(ocsp.check(&r.pki.auth_der), Ok(OcspStatus::Good));
+    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
 }
 
 #[test]

@@ -36,8 +36,10 @@ macro_rules! texts {
 }
 
 texts! {
-    /// Caption above the host name.
+    /// Caption above the site's name.
     RequestFrom { fr: "Demande du site", nl: "Verzoek van de website", de: "Anfrage der Website", en: "Request from the website" }
+    /// Under the site: the asking page is a frame inside another site's page.
+    EmbeddedIn { fr: "Intégré dans {site}", nl: "Ingebed in {site}", de: "Eingebettet in {site}", en: "Embedded in {site}" }
     /// Under the host name: the anti-phishing check.
     CheckHost {
         fr: "Continuez uniquement si c'est bien le site que vous utilisez.",

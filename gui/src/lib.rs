@@ -4,10 +4,11 @@
 //! The dialog is split so its logic is testable without a display: [`protocol`] (the JSON lines),
 //! [`model`] (the state machine, no egui), [`i18n`] (texts in four languages), [`view`] (draws a
 //! model with egui, also run under egui_kittest) and [`pin`] (the program: stdin thread, eframe
-//! window, stdout).
+//! window, stdout). [`site`] names a site (registrable domain first) for the dialog and the tray.
 
 pub mod i18n;
 pub mod model;
 pub mod pin;
 pub mod protocol;
+pub mod site;
 pub mod view;

@@ -160,6 +160,9 @@ pub struct Asking {
     pub request: Ask,
     /// Its origin, parsed.
     pub origin: Origin,
+    /// The top-level page the asking frame is embedded in, when the host says and it is another
+    /// origin ([`crate::protocol::embedded_in`]).
+    pub embedded_in: Option<Origin>,
     /// The PIN typed so far (unused for `consent` and PIN pads).
     pub pin: PinEntry,
     /// Why the last keystroke was refused.
@@ -255,6 +258,8 @@ pub enum Phase {
         request: Box<Ask>,
         /// The origin of the request answered.
         origin: Origin,
+        /// The top-level page it is embedded in, if another.
+        embedded_in: Option<Origin>,
         /// What was answered.
         purpose: Purpose,
         /// The latest `status` from the host.
@@ -338,6 +343,7 @@ impl Model {
 
     fn ask(&mut self, request: Ask, now: Instant) -> Result<(), crate::protocol::ParseError> {
         let origin = crate::protocol::check(&request)?;
+        let embedded_in = crate::protocol::embedded_in(&request, &origin);
         self.lang = request
             .lang
             .as_deref()
@@ -349,6 +355,7 @@ impl Model {
         self.phase = Phase::Asking(Box::new(Asking {
             request,
             origin,
+            embedded_in,
             pin: PinEntry::new(max, charset),
             hint: None,
             notice: None,
@@ -362,11 +369,17 @@ impl Model {
     fn answer(&mut self, response: Response) -> Vec<Effect> {
         let phase = std::mem::replace(&mut self.phase, Phase::Exiting);
         if let Phase::Asking(a) = phase {
-            let Asking { request, origin, .. } = *a;
+            let Asking {
+                request,
+                origin,
+                embedded_in,
+                ..
+            } = *a;
             self.phase = Phase::Working {
                 purpose: request.purpose,
                 request: Box::new(request),
                 origin,
+                embedded_in,
                 status: None,
             };
         }

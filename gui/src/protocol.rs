@@ -59,6 +59,20 @@ pub fn origin_of(ask: &Ask) -> Result<Origin, ParseError> {
     Origin::from_normalized(&ask.origin).map_err(|e| ParseError(format!("origin {:?}: {e}", ask.origin)))
 }
 
+/// The top-level page the asking frame is in, when the request names one that is not the frame's
+/// own origin. It is only shown, never acted on, so a value that is not an origin (the host sends
+/// only origins it parsed) is dropped with a line on stderr rather than refusing the request.
+pub fn embedded_in(ask: &Ask, origin: &Origin) -> Option<Origin> {
+    let top = ask.top_origin.as_deref()?;
+    match Origin::from_normalized(top) {
+        Ok(top) => (top != *origin).then_some(top),
+        Err(e) => {
+            eprintln!("eidlink-pin: ignoring top_origin {top:?}: {e}");
+            None
+        }
+    }
+}
+
 /// Writes the answer line with a single `write_all` (so std's line-buffered stdout passes it
 /// straight through instead of keeping a copy in its buffer) and flushes.
 pub fn write_response(response: &Response, out: &mut impl Write) -> io::Result<()> {
@@ -242,6 +256,27 @@ mod tests {
         ] {
             assert!(origin_of(&ask(bad)).is_err(), "accepted {bad}");
         }
+    }
+
+    #[test]
+    fn embedded_in_another_origin_only() {
+        let with_top = |top: &str| {
+            let mut a = ask("https://sign.provider.example");
+            a.top_origin = Some(top.to_owned());
+            a
+        };
+        let origin = Origin::from_normalized("https://sign.provider.example").unwrap();
+        assert_eq!(
+            embedded_in(&with_top("https://portal.example.be"), &origin).map(|o| o.to_string()),
+            Some("https://portal.example.be".to_owned())
+        );
+        // The top-level page itself, or a frame of the same origin: nothing to say.
+        assert_eq!(embedded_in(&with_top("https://sign.provider.example"), &origin), None);
+        assert_eq!(embedded_in(&ask("https://sign.provider.example"), &origin), None);
+        // Not an origin: dropped, the request is still shown.
+        let bad = with_top("https://portal.example.be/path");
+        assert_eq!(embedded_in(&bad, &origin), None);
+        assert!(parse_request(&Request::Ask(Box::new(bad)).to_line().unwrap()).is_ok());
     }
 
     fn ask(origin: &str) -> Ask {

@@ -6,13 +6,14 @@
 use std::time::{Duration, Instant};
 
 use eframe::egui::{
-    self, Align, Button, Color32, CornerRadius, Frame, Key, Layout, Margin, RichText, Sense, Stroke, StrokeKind, Ui,
-    Vec2, WidgetInfo,
+    self, Align, Button, Color32, CornerRadius, FontId, Frame, Key, Layout, Margin, RichText, Sense, Stroke,
+    StrokeKind, Ui, Vec2, WidgetInfo,
 };
 
 use crate::i18n::{self, Language, Text};
 use crate::model::{display_text, Asking, Effect, Event, InputHint, Model, Phase};
 use crate::protocol::{Ask, AskError, Charset, Origin, Purpose};
+use crate::site::{elide_chars, elide_labels, SiteName};
 
 /// Window width in points; the height follows the content.
 pub const WIDTH: f32 = 460.0;
@@ -20,8 +21,15 @@ pub const WIDTH: f32 = 460.0;
 /// Margin around the content.
 const MARGIN: i8 = 20;
 
-/// Size of the host name.
+/// Size of the registrable domain: what the user must check, the biggest text of the dialog.
 const HOST_SIZE: f32 = 28.0;
+
+/// Size of the rest of the host, before the registrable domain: smaller, so that a familiar name
+/// put there (`eservices.belgium.be.login-check.example.com`) does not pass for the site.
+const PREFIX_SIZE: f32 = 17.0;
+
+/// Size of the "embedded in" line.
+const EMBEDDED_SIZE: f32 = 14.0;
 
 /// Size of secondary text (captions, hints).
 const SMALL: f32 = 12.5;
@@ -50,12 +58,13 @@ pub fn show(ui: &mut Ui, model: &mut Model, now: Instant) -> Output {
             Phase::Working {
                 request,
                 origin,
+                embedded_in,
                 purpose,
                 status,
             } => {
                 // The question stays on screen (without the field and buttons) so the window
                 // keeps its size and the user still sees what is being done.
-                site_header(ui, lang, origin);
+                site_header(ui, lang, origin, embedded_in.as_ref());
                 ui.separator();
                 ui.label(RichText::new(purpose_text(*purpose).get(lang)).size(18.0).strong());
                 ui.label(explain_text(*purpose).get(lang));
@@ -88,15 +97,15 @@ fn explain_text(purpose: Purpose) -> Text {
     }
 }
 
-/// The host, big and first: what the user must check.
-fn site_header(ui: &mut Ui, lang: Language, origin: &Origin) {
+/// The site, first: what the user must check ([`site_name`]), and the site of the page it is
+/// embedded in, if another.
+fn site_header(ui: &mut Ui, lang: Language, origin: &Origin, embedded_in: Option<&Origin>) {
     boxed(ui, 6, Margin::symmetric(12, 8), |ui| {
         ui.label(RichText::new(Text::RequestFrom.get(lang)).size(SMALL).weak());
-        let host = RichText::new(origin.host())
-            .size(HOST_SIZE)
-            .strong()
-            .color(ui.visuals().strong_text_color());
-        ui.add(egui::Label::new(host).wrap());
+        site_name(ui, &SiteName::of(origin));
+        if let Some(top) = embedded_in {
+            embedded_line(ui, lang, &SiteName::of(top));
+        }
         if !origin.is_secure() {
             let text = i18n::fill(lang, Text::NotSecure, &[("origin", origin.as_str())]);
             let color = ui.visuals().error_fg_color;
@@ -112,13 +121,79 @@ fn site_header(ui: &mut Ui, lang: Language, origin: &Origin) {
     ui.label(RichText::new(Text::CheckHost.get(lang)).size(SMALL).weak());
 }
 
+/// Width of `text` on one line at `size` points.
+fn text_width(ui: &Ui, text: &str, size: f32) -> f32 {
+    ui.ctx().fonts_mut(|f| {
+        f.layout_no_wrap(text.to_owned(), FontId::proportional(size), Color32::PLACEHOLDER)
+            .size()
+            .x
+    })
+}
+
+/// The site's name: the registrable domain big, strong and whole (wrapped if it must be, never
+/// cut), the rest of the host before it smaller. On one line when the rest, shortened from the
+/// left to whole labels (`…login-check.`), fits beside it; else the rest on a line of its own
+/// above, shortened to that line.
+fn site_name(ui: &mut Ui, name: &SiteName) {
+    let strong = ui.visuals().strong_text_color();
+    let site = egui::Label::new(RichText::new(&name.site).size(HOST_SIZE).color(strong)).wrap();
+    if name.prefix.is_empty() {
+        ui.add(site);
+        return;
+    }
+    let prefix = |text: String| egui::Label::new(RichText::new(text).size(PREFIX_SIZE)).extend();
+    let width = ui.available_width();
+    let room = width - text_width(ui, &name.site, HOST_SIZE);
+    let inline = (room > 0.0)
+        .then(|| elide_labels(&name.prefix, |p| text_width(ui, p, PREFIX_SIZE) <= room))
+        .flatten();
+    match inline {
+        Some(shown) => {
+            // One row as high as the site's text, both at its bottom, the smaller text lifted by
+            // the difference of the fonts' descents (a fifth of the size): one baseline, one name.
+            let height = ui.ctx().fonts_mut(|f| f.row_height(&FontId::proportional(HOST_SIZE)));
+            let lift = ((HOST_SIZE - PREFIX_SIZE) * 0.2).round() as i8;
+            let row = Vec2::new(width, height);
+            ui.allocate_ui_with_layout(row, Layout::left_to_right(Align::Max), |ui| {
+                ui.spacing_mut().item_spacing.x = 0.0;
+                Frame::new()
+                    .inner_margin(Margin {
+                        bottom: lift,
+                        ..Margin::ZERO
+                    })
+                    .show(ui, |ui| ui.add(prefix(shown)));
+                ui.add(site);
+            });
+        }
+        None => {
+            let fits = |p: &str| text_width(ui, p, PREFIX_SIZE) <= width;
+            let shown = elide_labels(&name.prefix, fits).unwrap_or_else(|| elide_chars(&name.prefix, fits));
+            ui.add(prefix(shown));
+            ui.add(site);
+        }
+    }
+}
+
+/// "Embedded in <top site>": its registrable domain whole, the rest of its host shortened from
+/// the left to keep the line to one line when it can.
+fn embedded_line(ui: &mut Ui, lang: Language, top: &SiteName) {
+    let width = ui.available_width();
+    let line = |prefix: &str| i18n::fill(lang, Text::EmbeddedIn, &[("site", &format!("{prefix}{}", top.site))]);
+    let prefix = elide_labels(&top.prefix, |p| text_width(ui, &line(p), EMBEDDED_SIZE) <= width).unwrap_or_default();
+    let text = RichText::new(line(&prefix))
+        .size(EMBEDDED_SIZE)
+        .color(ui.visuals().strong_text_color());
+    ui.add_space(2.0);
+    ui.add(egui::Label::new(text).wrap());
+}
+
 fn asking(ui: &mut Ui, model: &mut Model, lang: Language, now: Instant, out: &mut Output) {
     // Keys first: the text typed this frame is in the PIN before the field is drawn.
     read_pin_keys(ui, model);
     let Some(a) = model.asking_mut() else { return };
     let purpose = a.request.purpose;
 
-    site_header(ui, lang, &a.origin);
+    site_header(ui, lang, &a.origin, a.embedded_in.as_ref());
     ui.separator();
     ui.label(RichText::new(purpose_text(purpose).get(lang)).size(18.0).strong());
     ui.label(explain_text(purpose).get(lang));

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use eframe::egui::{self, accesskit::Role, Key};
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;
 
 use eidlink_pin_dialog::i18n::{Language, Text};
@@ -70,7 +70,9 @@ fn the_pin_field_is_focused_labelled_and_masked() {
     let h = harness(AUTH);
     let field = h.get_by_role_and_label(Role::PasswordInput, "Your PIN");
     assert!(field.is_focused(), "the PIN field has the focus at start");
-    h.get_by_label("service.example.be");
+    // The registrable domain in a label of its own, the rest before it.
+    h.get_by_label("example.be");
+    h.get_by_label("service.");
     h.get_by_label("The website will identify you with your eID card.");
 }
 
@@ -155,7 +157,8 @@ fn buttons_cancel_and_submit() {
 #[test]
 fn sign_shows_the_hash() {
     let h = harness(SIGN);
-    h.get_by_label("documents.service.example.be");
+    h.get_by_label("documents.service.");
+    h.get_by_label("example.be");
     h.get_by_label("Sign a document");
     h.get_by_label("Document fingerprint (SHA-256)");
     h.get_by_label("3A7F 19C2 8B0E 44D1 9F6A 02C7 E35B 7D18");
@@ -206,13 +209,100 @@ fn token_prompt_says_where_the_token_asks() {
     assert!(h.query_by_role(Role::PasswordInput).is_none());
     h.get_by_label_contains("Enter your PIN on the reader or in the window of your card's software.");
     h.get_by_label_contains("To cancel, cancel on the reader or in that window.");
-    h.get_by_label_contains("eservices.example.be");
+    h.get_by_label("eservices.");
+    h.get_by_label("example.be");
     assert!(h.query_by_label_contains("keypad").is_none());
     h.key_press(Key::Enter);
     h.run_steps(2);
     assert!(
         h.state().lines.is_empty(),
         "the dialog answers nothing: the token has the PIN"
+    );
+}
+
+/// The issue's phishing host: what is read big is the owner, `example.com`, not the familiar name
+/// put before it, which is smaller and, where it does not fit beside the site, cut from the left
+/// at a dot.
+#[test]
+fn a_phishing_host_is_named_by_its_registrable_domain() {
+    let json = AUTH.replace("service.example.be", "eservices.belgium.be.login-check.example.com");
+    let h = harness(&json);
+    assert!(
+        h.query_by_label("eservices.belgium.be.login-check.example.com")
+            .is_none(),
+        "the whole host in one label"
+    );
+    let site = h.get_by_label("example.com").rect();
+    let rest = h.get_by_label_contains("login-check.");
+    // A label's text is its accessibility value.
+    let shown = rest.accesskit_node().value().unwrap_or_default();
+    assert!(
+        "eservices.belgium.be.login-check.".ends_with(shown.trim_start_matches('…')),
+        "{shown:?}"
+    );
+    assert!(
+        shown.starts_with('…') || shown == "eservices.belgium.be.login-check.",
+        "{shown:?}"
+    );
+    assert!(!shown.contains("example.com"), "{shown:?}");
+    let rest = rest.rect();
+    assert!(
+        rest.height() < site.height() - 4.0,
+        "the rest {rest:?} is as big as the site {site:?}"
+    );
+    assert!(
+        rest.max.x <= site.min.x + 0.5 || rest.max.y <= site.min.y + 0.5,
+        "{rest:?} {site:?}"
+    );
+}
+
+/// IP addresses and localhost have no registrable domain: shown whole, as they are.
+#[test]
+fn addresses_and_localhost_are_shown_whole() {
+    for (origin, shown) in [
+        ("https://192.168.10.20:8443", "192.168.10.20"),
+        ("https://[2001:db8::1]", "[2001:db8::1]"),
+        ("http://localhost:8080", "localhost"),
+    ] {
+        let h = harness(&AUTH.replace("https://service.example.be", origin));
+        h.get_by_label(shown);
+        assert!(h.query_by_label_contains("…").is_none(), "{origin}: something was cut");
+    }
+}
+
+/// A frame in another site's page: "Embedded in <that site>" in the request's language, under the
+/// site; nothing when the top-level page is the site itself.
+#[test]
+fn a_frame_says_which_site_embeds_it() {
+    let framed = |top: &str, lang: &str| {
+        AUTH.replace(
+            r#""origin":"https://service.example.be","#,
+            &format!(r#""origin":"https://service.example.be","top_origin":"{top}","#),
+        )
+        .replace(r#""lang":"en""#, &format!(r#""lang":"{lang}""#))
+    };
+    for (lang, want) in [
+        ("fr", "Intégré dans www.mybank.be"),
+        ("nl", "Ingebed in www.mybank.be"),
+        ("de", "Eingebettet in www.mybank.be"),
+        ("en", "Embedded in www.mybank.be"),
+    ] {
+        let h = harness(&framed("https://www.mybank.be", lang));
+        let line = h.get_by_label(want).rect();
+        assert!(
+            line.min.y >= h.get_by_label("example.be").rect().max.y,
+            "{want} is above the site"
+        );
+    }
+    let h = harness(&framed("https://service.example.be", "en"));
+    assert!(
+        h.query_by_label_contains("Embedded in").is_none(),
+        "its own top-level page"
+    );
+    let h = harness(AUTH);
+    assert!(
+        h.query_by_label_contains("Embedded in").is_none(),
+        "no top-level page given"
     );
 }
 
@@ -245,7 +335,19 @@ fn every_text_in_every_language_has_glyphs_in_the_bundled_fonts() {
 
 #[test]
 fn every_fixture_in_every_language_draws() {
-    for json in [AUTH, SIGN, CONSENT, LAST_TRY, PINPAD, TOKEN_PROMPT] {
+    for json in [
+        AUTH,
+        SIGN,
+        CONSENT,
+        LAST_TRY,
+        PINPAD,
+        TOKEN_PROMPT,
+        include_str!("fixtures/site-phishing.json"),
+        include_str!("fixtures/site-long.json"),
+        include_str!("fixtures/site-ip.json"),
+        include_str!("fixtures/site-localhost.json"),
+        include_str!("fixtures/site-embedded.json"),
+    ] {
         for lang in Language::ALL {
             let json = json.replace(r#""lang":"en""#, &format!(r#""lang":"{}""#, lang.code()));
             let mut h = harness(&json);

@@ -2,6 +2,12 @@
 //! in every language, saved as `target/screenshots/<fixture>-<lang>.png`. Each image is checked
 //! for what can be checked without eyes: the window's width, and margins that are plain
 //! background on the right and at the bottom (nothing cut off, the window fits its content).
+//!
+//! The site-name screenshots (`site-*.png`: a phishing host, a long one, an IP address, localhost,
+//! a frame embedded in another site) are also checked against egui's own layout of the same
+//! request, run here by egui_kittest: which strings were laid out (the registrable domain whole,
+//! the rest shortened from the left at a dot, the "embedded in" line in the request's language),
+//! their sizes and places, and that the real window drew ink where the registrable domain is.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod support;
@@ -11,6 +17,14 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use eframe::egui;
+use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::Harness;
+use eidlink_pin_dialog::i18n::{self, Language, Text};
+use eidlink_pin_dialog::model::Model;
+use eidlink_pin_dialog::protocol::{self, parse_request, Origin, Request};
+use eidlink_pin_dialog::site::{SiteName, ELLIPSIS};
+use eidlink_pin_dialog::view;
 use support::{pin_command, require, screenshot_dir, Display};
 
 const LANGS: [&str; 4] = ["fr", "nl", "de", "en"];
@@ -125,4 +139,189 @@ fn pinpad() {
 #[test]
 fn token_prompt() {
     shoot_all_languages("token-prompt", include_str!("fixtures/token-prompt.json"));
+}
+
+/// egui_kittest draws the dialog 8 points in from its corner (its panel margin); the window at 0.
+const KITTEST_OFFSET: f32 = 8.0;
+
+/// Right edge of the content: the window less its 20-point margin.
+const CONTENT_RIGHT: f32 = view::WIDTH - 20.0;
+
+/// Where egui laid out the site's name for `request`, in window points: checked against what the
+/// name must be, returned for the look at the real window's pixels.
+fn site_layout(request: &str, lang: Language) -> egui::Rect {
+    let Request::Ask(ask) = parse_request(request.trim()).unwrap() else {
+        panic!("not an ask")
+    };
+    let origin = protocol::origin_of(&ask).unwrap();
+    let top = protocol::embedded_in(&ask, &origin);
+    let name = SiteName::of(&origin);
+    let model = Model::new(*ask, None, Instant::now()).unwrap();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(view::WIDTH + 2.0 * KITTEST_OFFSET, 900.0))
+        .build_ui_state(
+            |ui, m: &mut Model| {
+                view::show(ui, m, Instant::now());
+            },
+            model,
+        );
+    h.run();
+    h.get_by_label(Text::RequestFrom.get(lang));
+
+    // The registrable domain (or the address, or the name with none), whole, in one label.
+    let site = h.get_by_label(&name.site).rect();
+    assert!(
+        site.max.x <= CONTENT_RIGHT + KITTEST_OFFSET + 0.5,
+        "{}: the site runs past the margin: {site:?}",
+        name.site
+    );
+    assert!(
+        h.query_by_label(&name.host()).is_none() || name.prefix.is_empty(),
+        "the whole host is one label: the registrable domain does not stand out"
+    );
+    if !name.prefix.is_empty() {
+        // The rest: whole, or its right-hand part from a dot on, after an ellipsis.
+        let prefix_text = name.prefix.clone();
+        // A label's text is its accessibility value.
+        let prefix = h.get_by(move |n| {
+            n.role() == egui::accesskit::Role::Label
+                && n.value().is_some_and(|l| {
+                    l == prefix_text
+                        || l.strip_prefix(ELLIPSIS).is_some_and(|tail| {
+                            prefix_text.ends_with(tail) && prefix_text[..prefix_text.len() - tail.len()].ends_with('.')
+                        })
+                })
+        });
+        let shown = prefix.accesskit_node().value().unwrap_or_default();
+        let p = prefix.rect();
+        assert!(
+            p.height() < site.height() - 4.0,
+            "the rest ({shown:?}, {p:?}) is not smaller than the site ({site:?})"
+        );
+        assert!(
+            p.max.x <= CONTENT_RIGHT + KITTEST_OFFSET + 0.5,
+            "{shown:?} runs past the margin: {p:?}"
+        );
+        let beside = (p.max.y - site.max.y).abs() < 4.0 && p.max.x <= site.min.x + 0.5;
+        let above = p.max.y <= site.min.y + 0.5;
+        assert!(
+            beside || above,
+            "{shown:?} {p:?} is neither before nor above the site {site:?}"
+        );
+    }
+    // "Embedded in <top site>" in the request's language, only for a frame in another site.
+    let embedded = Text::EmbeddedIn.get(lang);
+    let lead = embedded.split("{site}").next().unwrap_or_default().to_owned();
+    match top {
+        Some(top) => {
+            let want = i18n::fill(lang, Text::EmbeddedIn, &[("site", &SiteName::of(&top).host())]);
+            let line = h.get_by_label(&want).rect();
+            assert!(line.min.y >= site.max.y, "{want:?} is above the site");
+        }
+        None => assert!(
+            h.query_by_label_contains(&lead).is_none(),
+            "an embedded line without a top-level page"
+        ),
+    }
+    site.translate(-egui::vec2(KITTEST_OFFSET, KITTEST_OFFSET))
+}
+
+/// The real window drew the site name where egui laid it out: text-coloured pixels in that box.
+fn check_ink(path: &Path, rect: egui::Rect) {
+    let img = image::open(path).unwrap().to_rgba8();
+    let (x0, y0) = (rect.min.x.floor() as u32, rect.min.y.floor() as u32);
+    let (x1, y1) = (
+        (rect.max.x.ceil() as u32).min(img.width()),
+        (rect.max.y.ceil() as u32).min(img.height()),
+    );
+    assert!(
+        x1 > x0 && y1 > y0,
+        "{}: the site is outside the window: {rect:?}",
+        path.display()
+    );
+    let mut counts = std::collections::HashMap::new();
+    for y in y0..y1 {
+        for x in x0..x1 {
+            *counts.entry(*img.get_pixel(x, y)).or_insert(0u32) += 1;
+        }
+    }
+    let total: u32 = counts.values().sum();
+    let background = counts.values().copied().max().unwrap_or(0);
+    let ink = total - background;
+    assert!(
+        ink * 20 >= total,
+        "{}: almost nothing drawn where the site is ({ink} of {total} pixels in {rect:?})",
+        path.display()
+    );
+}
+
+fn shoot_site_names(fixture: &str, json: &str) {
+    require(&["Xvfb"]);
+    let display = support::display();
+    let dir = screenshot_dir();
+    for lang in LANGS {
+        let request = json.replace(r#""lang":"en""#, &format!(r#""lang":"{lang}""#));
+        let rect = site_layout(&request, Language::parse(lang).unwrap());
+        let path = dir.join(format!("{fixture}-{lang}.png"));
+        shoot(&display, &request, &path);
+        check_ink(&path, rect);
+    }
+}
+
+/// `eservices.belgium.be.login-check.example.com`: `example.com` big and whole, the rest smaller.
+#[test]
+fn site_phishing() {
+    shoot_site_names("site-phishing", include_str!("fixtures/site-phishing.json"));
+}
+
+/// A long host under `co.uk`: the registrable domain wraps whole, the rest is cut from the left.
+#[test]
+fn site_long() {
+    shoot_site_names("site-long", include_str!("fixtures/site-long.json"));
+}
+
+/// An IPv4 address with a port: shown as such, whole.
+#[test]
+fn site_ip() {
+    shoot_site_names("site-ip", include_str!("fixtures/site-ip.json"));
+}
+
+/// A developer's http://localhost: whole, with the not-secure warning.
+#[test]
+fn site_localhost() {
+    shoot_site_names("site-localhost", include_str!("fixtures/site-localhost.json"));
+}
+
+/// A signing service in a frame of a bank's page: "embedded in www.mybank.be".
+#[test]
+fn site_embedded() {
+    shoot_site_names("site-embedded", include_str!("fixtures/site-embedded.json"));
+}
+
+/// The fixtures say what their names say.
+#[test]
+fn site_fixtures_are_the_names_they_test() {
+    let name = |json: &str| {
+        let Request::Ask(ask) = parse_request(json.trim()).unwrap() else {
+            panic!()
+        };
+        let origin: Origin = protocol::origin_of(&ask).unwrap();
+        (
+            SiteName::of(&origin),
+            protocol::embedded_in(&ask, &origin).map(|o| o.to_string()),
+        )
+    };
+    let (n, _) = name(include_str!("fixtures/site-phishing.json"));
+    assert_eq!(
+        (n.prefix.as_str(), n.site.as_str()),
+        ("eservices.belgium.be.login-check.", "example.com")
+    );
+    let (n, _) = name(include_str!("fixtures/site-long.json"));
+    assert!(n.site.ends_with(".co.uk") && n.prefix.len() > 50, "{n:?}");
+    let (n, _) = name(include_str!("fixtures/site-ip.json"));
+    assert_eq!((n.prefix.as_str(), n.site.as_str()), ("", "192.168.10.20"));
+    let (n, _) = name(include_str!("fixtures/site-localhost.json"));
+    assert_eq!((n.prefix.as_str(), n.site.as_str()), ("", "localhost"));
+    let (_, top) = name(include_str!("fixtures/site-embedded.json"));
+    assert_eq!(top.as_deref(), Some("https://www.mybank.be"));
 }

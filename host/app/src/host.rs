@@ -1,7 +1,8 @@
 //! `eidlink-host`, the browser's native-messaging host (protocol.md §2): one process per request.
-//! It writes `{"version"}`, reads one command, runs it, replies once and exits. Card I/O runs on
-//! blocking worker threads; the I/O task keeps watching stdin, so the browser closing it (page gone,
-//! timeout) cancels the request at once: the PIN dialog is killed and no further APDU is sent.
+//! It writes `{"version", "capabilities"}`, reads one command, runs it, replies once and exits.
+//! Card I/O runs on blocking worker threads; the I/O task keeps watching stdin, so the browser
+//! closing it (page gone, timeout) cancels the request at once: the PIN dialog is killed and no
+//! further APDU is sent.
 
 mod commands;
 pub mod config;
@@ -34,6 +35,14 @@ pub const PROTOCOL_VERSION: &str = "2.0.0";
 /// `{"version": ...}`: semver with eidlink's own version as build metadata.
 pub fn version() -> String {
     format!("{PROTOCOL_VERSION}+eidlink-{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// The first message: `{"version", "capabilities"}`. `capabilities` lists the optional arguments
+/// beyond Web eID's that this host takes ([`request::TOP_ORIGIN`]): the extension sends one only to
+/// a host that lists it, because a host refuses keys it does not know, so an extension newer than
+/// its host keeps working. Web eID's own extension reads `version` only.
+pub fn hello() -> serde_json::Value {
+    json!({"version": version(), "capabilities": [request::TOP_ORIGIN]})
 }
 
 /// The token's `appVersion`.
@@ -75,10 +84,7 @@ where
     R: AsyncRead + Unpin + Send + 'static,
     W: tokio::io::AsyncWrite + Unpin,
 {
-    if framing::write_frame(&mut stdout, &json!({"version": version()}))
-        .await
-        .is_err()
-    {
+    if framing::write_frame(&mut stdout, &hello()).await.is_err() {
         return ExitCode::FAILURE;
     }
     let frame = match framing::read_frame(&mut stdin).await {

@@ -235,6 +235,8 @@ fn handshake_and_quit() {
     let (frames, code, _) = exchange_raw(&home, &frame(br#"{"command":"quit","arguments":{}}"#), &[]);
     assert_eq!(frames.len(), 2, "{frames:?}");
     assert!(frames[0]["version"].as_str().unwrap_or("").starts_with("2."));
+    // What the extension checks before it sends the optional `topOrigin` argument.
+    assert_eq!(frames[0]["capabilities"], json!(["topOrigin"]), "{:?}", frames[0]);
     assert_eq!(frames[1], json!({}));
     assert_eq!(code, Some(0));
     // The browser closing stdin before any command: a clean exit with only the version.

@@ -150,6 +150,33 @@ fn authenticates_with_the_in_process_card() {
     assert_eq!(readers.with_card(0, |c| c.pin_tries_left()), Some(3));
 }
 
+/// A site in a frame: the extension's `topOrigin` reaches the dialog's ask as `top_origin` (the
+/// dialog says "embedded in" that site), and the token still signs the frame's own origin.
+#[test]
+fn the_top_level_page_of_a_framed_site_reaches_the_dialog() {
+    let readers = InProcessReaders::new(&["Mem 0"]);
+    let card = belgian();
+    let pki = card.pki().clone();
+    readers.insert(0, card);
+    let record = Record::new();
+    let mut message = authenticate();
+    message["arguments"]["topOrigin"] = json!("https://portal.example.com");
+    let reply = request(&readers, config("1234", &record, 10), message, || {});
+    assert_eq!(reply["format"], "web-eid:1.0", "{reply}");
+    let alg = eidlink_webeid::TokenAlgorithm::from_name(reply["algorithm"].as_str().unwrap()).unwrap();
+    eidlink_verifier::verify_auth_signature(&pki.auth_der, alg, ORIGIN, NONCE, &unb64(&reply["signature"])).unwrap();
+    let asks: Vec<_> = record.requests().into_iter().filter(|r| r["type"] == "ask").collect();
+    assert_eq!(asks.len(), 1, "{asks:?}");
+    assert_eq!(asks[0]["origin"], ORIGIN);
+    assert_eq!(asks[0]["top_origin"], "https://portal.example.com");
+    // Without it (an older extension, or the top-level page itself), none is sent.
+    let record = Record::new();
+    let reply = request(&readers, config("1234", &record, 10), authenticate(), || {});
+    assert_eq!(reply["format"], "web-eid:1.0", "{reply}");
+    let asks: Vec<_> = record.requests().into_iter().filter(|r| r["type"] == "ask").collect();
+    assert!(asks[0].get("top_origin").is_none(), "{:?}", asks[0]);
+}
+
 #[test]
 fn signs_and_a_wrong_pin_is_asked_again_with_the_tries_left() {
     let readers = InProcessReaders::new(&["Mem 0"]);

@@ -4,7 +4,8 @@
 //! on its stdout. Written by `eidlink-host`, read by `eidlink-pin` and the tests' scripted program.
 //!
 //! Parsing is lenient about unknown fields and absent optional ones (a newer or older peer), so
-//! every field added since the first version has a default: `pin.charset` (digits).
+//! every field added since the first version has a default: `pin.charset` (digits), `token_prompt`
+//! (false), `top_origin` (none).
 //! No I/O here: lines in, lines out.
 
 use std::borrow::Cow;
@@ -87,6 +88,12 @@ pub struct Ask {
     pub purpose: Purpose,
     /// `scheme://host[:port]` of the page that asks (the dialog parses it to show the host).
     pub origin: String,
+    /// The origin of the tab's top-level page, when the page that asks is a frame inside it and
+    /// the extension told the host (the dialog says "embedded in" that site when it differs from
+    /// `origin`). Absent from hosts and extensions that predate it, and never written when unknown,
+    /// so a dialog that predates it reads the line as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_origin: Option<String>,
     /// `fr`, `nl`, `de` or `en`; absent or anything else: the dialog picks by the locale rule.
     #[serde(default)]
     pub lang: Option<String>,
@@ -401,6 +408,21 @@ mod tests {
             "{\"type\":\"status\",\"message\":\"card_removed\"}\n"
         );
         assert_eq!(Request::Close.to_line().unwrap(), "{\"type\":\"close\"}\n");
+    }
+
+    #[test]
+    fn the_top_origin_is_optional_both_ways() {
+        // A host that predates it: none.
+        assert_eq!(ask().top_origin, None);
+        // None is not written, so an older dialog reads exactly the line it knows.
+        let line = Request::Ask(Box::new(ask())).to_line().unwrap();
+        assert!(!line.contains("top_origin"), "{line}");
+        let mut a = ask();
+        a.top_origin = Some("https://portal.example.com".into());
+        let request = Request::Ask(Box::new(a));
+        let line = request.to_line().unwrap();
+        assert!(line.contains(r#""top_origin":"https://portal.example.com""#), "{line}");
+        assert_eq!(Request::from_line(&line).unwrap(), request);
     }
 
     #[test]

@@ -18,6 +18,34 @@ pub fn origin(s: &str, allow_http_localhost: bool) -> Result<Origin, HostError> 
     })
 }
 
+/// The optional `topOrigin` argument: the origin of the tab's top-level page when the page that
+/// asks is a frame in it (the extension sends it only to a host whose handshake lists the
+/// [`TOP_ORIGIN`] capability). It is shown in the PIN dialog ("embedded in"), never signed, so
+/// http on localhost is taken whatever the developer setting (a developer's page embedding an https
+/// site is a secure context). Anything the one origin parser refuses is ORIGIN_REJECTED, like a
+/// bad `origin`: the extension sends the browser's serialization, so a value it refuses means a
+/// top-level page with no web origin to name (an extension page), and dropping it would show a
+/// framed site as if it were the page the user sees.
+pub fn top_origin(args: &Map<String, Value>) -> Result<Option<Origin>, HostError> {
+    let Some(value) = args.get("topOrigin") else {
+        return Ok(None);
+    };
+    let s = value
+        .as_str()
+        .ok_or_else(|| HostError::invalid("'topOrigin' is not a string"))?;
+    Origin::parse(s, HttpLocalhost::Allowed).map(Some).map_err(|e| match e {
+        OriginError::TooLong => HostError::new(Reason::OriginRejected, format!("topOrigin {e}")),
+        e => HostError::new(Reason::OriginRejected, format!("topOrigin '{s}' rejected: {e}")),
+    })
+}
+
+/// The capability the host's first message lists when it takes [`top_origin`] (the extension sends
+/// `topOrigin` to no other host, so an older host never sees a key it would refuse).
+pub const TOP_ORIGIN: &str = "topOrigin";
+
+/// The optional arguments every command with an origin takes.
+const OPTIONAL: &[&str] = &["lang", "topOrigin"];
+
 /// A browser command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
@@ -27,6 +55,8 @@ pub enum Request {
     Authenticate {
         /// The site.
         origin: Origin,
+        /// The tab's top-level page, when the site is a frame in it.
+        top_origin: Option<Origin>,
         /// The server's challenge nonce (44..=128 characters).
         nonce: Nonce,
         /// UI language.
@@ -36,6 +66,8 @@ pub enum Request {
     GetSigningCertificate {
         /// The site.
         origin: Origin,
+        /// The tab's top-level page, when the site is a frame in it.
+        top_origin: Option<Origin>,
         /// UI language.
         lang: Option<String>,
     },
@@ -43,6 +75,8 @@ pub enum Request {
     Sign {
         /// The site.
         origin: Origin,
+        /// The tab's top-level page, when the site is a frame in it.
+        top_origin: Option<Origin>,
         /// The document digest.
         digest: Digest,
         /// The signing certificate (DER) the site expects.
@@ -70,6 +104,16 @@ impl Request {
             Self::Authenticate { origin, .. }
             | Self::GetSigningCertificate { origin, .. }
             | Self::Sign { origin, .. } => Some(origin),
+        }
+    }
+
+    /// The tab's top-level page, when the extension said the site is a frame in it.
+    pub fn top_origin(&self) -> Option<&Origin> {
+        match self {
+            Self::Quit => None,
+            Self::Authenticate { top_origin, .. }
+            | Self::GetSigningCertificate { top_origin, .. }
+            | Self::Sign { top_origin, .. } => top_origin.as_ref(),
         }
     }
 
@@ -105,19 +149,21 @@ pub fn parse(bytes: &[u8], allow_http_localhost: bool) -> Result<Request, HostEr
             Ok(Request::Quit)
         }
         "authenticate" => {
-            exact_keys(args, &["challengeNonce", "origin"], &["lang"], command)?;
+            exact_keys(args, &["challengeNonce", "origin"], OPTIONAL, command)?;
             let nonce = Nonce::new(string(args, "challengeNonce")?)
                 .map_err(|e| HostError::invalid(format!("challengeNonce must be 44 to 128 characters, got {}", e.0)))?;
             Ok(Request::Authenticate {
                 origin: origin(&string(args, "origin")?, allow_http_localhost)?,
+                top_origin: top_origin(args)?,
                 nonce,
                 lang: lang(args)?,
             })
         }
         "get-signing-certificate" => {
-            exact_keys(args, &["origin"], &["lang"], command)?;
+            exact_keys(args, &["origin"], OPTIONAL, command)?;
             Ok(Request::GetSigningCertificate {
                 origin: origin(&string(args, "origin")?, allow_http_localhost)?,
+                top_origin: top_origin(args)?,
                 lang: lang(args)?,
             })
         }
@@ -125,7 +171,7 @@ pub fn parse(bytes: &[u8], allow_http_localhost: bool) -> Result<Request, HostEr
             exact_keys(
                 args,
                 &["certificate", "hash", "hashFunction", "origin"],
-                &["lang"],
+                OPTIONAL,
                 command,
             )?;
             let name = string(args, "hashFunction")?;
@@ -141,6 +187,7 @@ pub fn parse(bytes: &[u8], allow_http_localhost: bool) -> Result<Request, HostEr
             }
             Ok(Request::Sign {
                 origin: origin(&string(args, "origin")?, allow_http_localhost)?,
+                top_origin: top_origin(args)?,
                 digest,
                 certificate,
                 lang: lang(args)?,
@@ -280,6 +327,48 @@ mod tests {
             Reason::InvalidArgument
         );
         assert!(parse(b"not json", false).is_err());
+    }
+
+    #[test]
+    fn the_top_origin_is_optional_and_parsed_by_the_one_parser() {
+        let auth = |extra: Value| {
+            let mut args = json!({"challengeNonce": NONCE, "origin": "https://sign.provider.example"});
+            if let (Value::Object(args), Value::Object(extra)) = (&mut args, extra) {
+                args.extend(extra);
+            }
+            p(json!({"command": "authenticate", "arguments": args}))
+        };
+        let top = |r: &Result<Request, HostError>| r.as_ref().ok().and_then(|r| r.top_origin()).map(|o| o.to_string());
+        assert_eq!(top(&auth(json!({}))), None, "an older extension sends none");
+        assert_eq!(
+            top(&auth(json!({"topOrigin": "https://portal.example.be"}))),
+            Some("https://portal.example.be".to_owned())
+        );
+        // Only shown, never signed: a developer's http page on localhost is named, setting off.
+        assert_eq!(
+            top(&auth(json!({"topOrigin": "http://localhost:3000"}))),
+            Some("http://localhost:3000".to_owned())
+        );
+        for bad in [
+            json!("https://portal.example.be/page"),
+            json!("https://PORTAL.example.be"),
+            json!("chrome-extension://abcdefghijklmnop"),
+            json!("null"),
+            json!("http://portal.example.be"),
+        ] {
+            let r = auth(json!({ "topOrigin": bad }));
+            assert_eq!(r.map_err(|e| e.reason), Err(Reason::OriginRejected), "{bad}");
+        }
+        assert_eq!(
+            reason(
+                json!({"command":"authenticate","arguments":{"challengeNonce":NONCE,"origin":"https://ex.be","topOrigin":7}})
+            ),
+            Reason::InvalidArgument
+        );
+        let cert = p(
+            json!({"command":"get-signing-certificate","arguments":{"origin":"https://ex.be","topOrigin":"https://top.example"}}),
+        );
+        assert_eq!(top(&cert), Some("https://top.example".to_owned()));
     }
 
     #[test]

@@ -28,6 +28,8 @@ const EVENT_SAFETY_NET: Duration = Duration::from_secs(5);
 pub(super) struct Session<'a> {
     config: &'a Config,
     pub(super) origin: &'a Origin,
+    /// The tab's top-level page, when the site is a frame in it: the dialog says so.
+    top_origin: Option<&'a Origin>,
     /// Where tokens are looked for.
     providers: &'a Providers,
     /// The language the dialog is told to speak.
@@ -92,6 +94,7 @@ impl<'a> Session<'a> {
         Some(Session {
             config,
             origin: request.origin()?,
+            top_origin: request.top_origin(),
             providers,
             lang,
             dialog: None,
@@ -114,6 +117,7 @@ impl<'a> Session<'a> {
         Ask {
             purpose,
             origin: self.origin.as_str().to_owned(),
+            top_origin: self.top_origin.map(|o| o.as_str().to_owned()),
             lang: Some(self.lang.code().to_owned()),
             holder: Some(holder.to_owned()),
             certificate: Some(certificate),
@@ -337,5 +341,19 @@ mod tests {
         assert_eq!(back["hash"]["fingerprint"], "AB CD");
         assert_eq!(back["error"], json!({"kind": "wrong_pin", "tries_left": 2}));
         assert_eq!(back["pinpad"], false);
+        assert!(back.get("top_origin").is_none(), "no top-level page given: {back}");
+    }
+
+    #[test]
+    fn the_ask_carries_the_top_level_page_the_extension_gave() {
+        let frame = json!({"command": "get-signing-certificate", "arguments": {
+            "origin": "https://sign.provider.example", "topOrigin": "https://portal.example.be"}});
+        let request = request::parse(frame.to_string().as_bytes(), false).unwrap();
+        let config = Config::default();
+        let providers = no_providers();
+        let session = Session::new(&request, &config, &providers, Arc::default(), &env(&[])).unwrap();
+        let ask = session.ask_for(Purpose::Consent, "Alice", CertificateInfo::default(), None, None, None);
+        assert_eq!(ask.origin, "https://sign.provider.example");
+        assert_eq!(ask.top_origin.as_deref(), Some("https://portal.example.be"));
     }
 }

@@ -24,7 +24,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Json};
 use base64::Engine as _;
 use eidlink_core::{CryptoAlgorithm, HashAlgorithm};
-use eidlink_verifier::{check_non_repudiation, verify_sign_result, Subject, VerifyError};
+use eidlink_verifier::{check_non_repudiation, verify_sign_result, OcspError, Subject, VerifyError};
 use eidlink_webeid::{SignResult, SignatureAlgorithm, SigningCertificate};
 use serde::Deserialize;
 use serde_json::json;
@@ -59,6 +59,47 @@ fn lang_of(q: &LangQuery, headers: &HeaderMap) -> Lang {
 
 fn internal(what: &str) -> ApiError {
     ApiError::new(ApiCode::Internal, what)
+}
+
+/// With `--ocsp`: the certificate's revocation status, asked once its path verified (a blocking
+/// HTTP exchange, off the async workers). A revoked card is refused with the reason and date, so a
+/// stolen card reported to its CA can neither log in nor sign.
+async fn check_revocation(st: &AppState, der: &[u8], code: ApiCode) -> Result<(), ApiError> {
+    let Some(ocsp) = st.ocsp() else { return Ok(()) };
+    let der = der.to_vec();
+    let verdict = tokio::task::spawn_blocking(move || ocsp.require_good(&der))
+        .await
+        .map_err(|_| internal("OCSP check"))?;
+    verdict.map(|_| ()).map_err(|e| {
+        tracing::warn!(error = %e, "certificate refused by its revocation status");
+        let (reason, message) = match &e {
+            OcspError::Revoked { time, reason } => (
+                "CERTIFICATE_REVOKED",
+                format!(
+                    "this card's certificate was revoked{} on {}: the card can no longer be used",
+                    reason.map(|r| format!(" ({r})")).unwrap_or_default(),
+                    rfc3339(OffsetDateTime::from(*time)),
+                ),
+            ),
+            OcspError::Unknown => (
+                "CERTIFICATE_STATUS_UNKNOWN",
+                "the certificate's issuer does not know this certificate (OCSP status unknown)".to_owned(),
+            ),
+            OcspError::Unreachable(_) => (
+                "OCSP_UNREACHABLE",
+                "the certificate's revocation status cannot be checked now (OCSP responder unreachable)".to_owned(),
+            ),
+            other => (
+                "OCSP_FAILED",
+                format!("the certificate's revocation status could not be checked: {other}"),
+            ),
+        };
+        ApiError {
+            code,
+            reason: Some(reason),
+            message,
+        }
+    })
 }
 
 fn bad_json(e: &JsonRejection) -> ApiError {
@@ -204,6 +245,7 @@ pub async fn login(
         tracing::warn!(error = %e, "authentication token refused");
         ApiError::verify(ApiCode::TokenRejected, &e)
     })?;
+    check_revocation(&st, &verified.certificate_der, ApiCode::TokenRejected).await?;
     let user = user_of(&verified.subject, verified.algorithm)?;
     tracing::info!(
         holder = %user.holder,
@@ -286,6 +328,7 @@ pub async fn prepare(
         tracing::warn!(error = %e, "signing certificate refused");
         ApiError::verify(ApiCode::CertificateRejected, &e)
     })?;
+    check_revocation(&st, &der, ApiCode::CertificateRejected).await?;
     // verify_signing_certificate takes digitalSignature alone, which the authentication certificate
     // has too; committing the holder to a contract takes the signing certificate's nonRepudiation.
     check_non_repudiation(&der).map_err(|e| match e {

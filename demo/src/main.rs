@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use eidlink_demo::{default_page_module, Config, DemoError, Service, TlsSource};
+use eidlink_verifier::{OcspChecker, UnreachablePolicy};
 
 /// Demo public service: log in with an identity card and sign an enrollment contract (Web eID
 /// protocol, verified with eidlink-verifier). Prints `listening on https://localhost:PORT/` as the
@@ -39,6 +40,16 @@ struct Args {
     /// The page module served at /eidlink.js [default: extension/page/eidlink.js].
     #[arg(long, value_name = "FILE")]
     page_module: Option<PathBuf>,
+    /// Checks login and signing certificates for revocation with OCSP (the responder in their
+    /// authorityInfoAccess, or --ocsp-url); a revoked card is refused.
+    #[arg(long)]
+    ocsp: bool,
+    /// With --ocsp: this responder (http://host:port/) instead of the certificates' own.
+    #[arg(long, value_name = "URL", requires = "ocsp")]
+    ocsp_url: Option<String>,
+    /// With --ocsp: accept a certificate when the responder does not answer (default: refuse it).
+    #[arg(long, requires = "ocsp")]
+    ocsp_allow_unreachable: bool,
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, DemoError> {
@@ -61,7 +72,30 @@ async fn run(args: Args) -> Result<(), DemoError> {
         tls,
         page_module: args.page_module.unwrap_or_else(default_page_module),
     };
+    // The CAs that issue the citizens' certificates sign (or delegate) their OCSP responses.
+    let ocsp = if args.ocsp {
+        let mut builder = OcspChecker::builder();
+        for ca in config.trusted_cas.iter().chain(&config.intermediates) {
+            builder = builder.issuers(ca);
+        }
+        if let Some(url) = &args.ocsp_url {
+            builder = builder.responder_url(url);
+        }
+        if args.ocsp_allow_unreachable {
+            builder = builder.unreachable(UnreachablePolicy::Allow);
+        }
+        Some(builder.build()?)
+    } else {
+        None
+    };
     let service = Service::bind(config).await?;
+    if let Some(checker) = ocsp {
+        service.state().set_ocsp(checker);
+        tracing::info!(
+            allow_unreachable = args.ocsp_allow_unreachable,
+            "OCSP revocation checking on"
+        );
+    }
     if let Some(path) = &args.write_cert {
         std::fs::write(path, service.certificate_pem()).map_err(|source| DemoError::File {
             path: path.clone(),

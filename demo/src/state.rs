@@ -4,9 +4,9 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
-use eidlink_verifier::{NonceStore, SignatureAlgorithm, TokenVerifier};
+use eidlink_verifier::{NonceStore, OcspChecker, SignatureAlgorithm, TokenVerifier};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -88,6 +88,8 @@ pub struct AppState {
     /// The page ES module served at `/eidlink.js`.
     pub page_module: PathBuf,
     documents: Mutex<Documents>,
+    /// With `--ocsp`: checks login and signing certificates for revocation (set once, before serving).
+    ocsp: OnceLock<Arc<OcspChecker>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -119,7 +121,18 @@ impl AppState {
             challenges: ChallengeLimiter::default(),
             page_module,
             documents: Mutex::new(Documents::default()),
+            ocsp: OnceLock::new(),
         }
+    }
+
+    /// Turns revocation checking on for logins and signatures; `false` if it already was.
+    pub fn set_ocsp(&self, checker: OcspChecker) -> bool {
+        self.ocsp.set(Arc::new(checker)).is_ok()
+    }
+
+    /// The revocation checker, when `--ocsp` is on.
+    pub fn ocsp(&self) -> Option<Arc<OcspChecker>> {
+        self.ocsp.get().cloned()
     }
 
     /// Keeps a signed document.

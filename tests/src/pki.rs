@@ -313,6 +313,33 @@ pub fn derive_p384(seed: &[u8], label: &str) -> Result<SigningKey> {
     )))
 }
 
+/// PKCS#8 PEM of a P-384 key, e.g. a CA's for `openssl ocsp -rkey`.
+pub fn key_pem(key: &SigningKey) -> Result<String> {
+    use p384::pkcs8::EncodePrivateKey;
+    let der = key
+        .to_pkcs8_der()
+        .map_err(|e| VcardError::InvalidOption(format!("PKCS#8: {e}")))?;
+    Ok(der::pem::encode_string("PRIVATE KEY", der::pem::LineEnding::LF, der.as_bytes()).map_err(der::Error::from)?)
+}
+
+/// One line of an OpenSSL CA database (`index.txt`, as `openssl ca` writes it and `openssl ocsp
+/// -index` reads it) for `cert_der`: valid, or revoked at `revoked = (YYMMDDHHMMSSZ, reason)` with an
+/// RFC 5280 reason name such as `keyCompromise`. Expiry 2034 (that of the test PKI's leaves).
+pub fn index_line(cert_der: &[u8], revoked: Option<(&str, &str)>) -> Result<String> {
+    let cert = Certificate::from_der(cert_der)?;
+    let serial: String = cert
+        .tbs_certificate()
+        .serial_number()
+        .as_bytes()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    Ok(match revoked {
+        None => format!("V\t340101000000Z\t\t{serial}\tunknown\t/CN={serial}\n"),
+        Some((at, reason)) => format!("R\t340101000000Z\t{at},{reason}\t{serial}\tunknown\t/CN={serial}\n"),
+    })
+}
+
 /// RSA-2048 key from a ChaCha20 stream seeded with SHA-256(seed ‖ label).
 pub fn derive_rsa2048(seed: &[u8], label: &str) -> Result<RsaPrivateKey> {
     let rng_seed: [u8; 32] = Sha256::new()

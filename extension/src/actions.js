@@ -28,8 +28,10 @@ import {
   replyToPage,
   senderOrigin,
   success,
+  topLevelOrigin,
   userInteractionTimeout,
   webEidError,
+  withTopOrigin,
 } from "./protocol.js";
 
 /**
@@ -44,8 +46,8 @@ import {
  * Answers one page request (already filtered by the content script) with the page message to post:
  * `{action: "web-eid:X-success", ...}` or `{action: "web-eid:X-failure", error}`. Never rejects.
  * @param {object} request the page's message
- * @param {{origin?: string, url?: string, tab?: {id: number}}} sender runtime.MessageSender of
- *   the content script
+ * @param {{origin?: string, url?: string, frameId?: number, tab?: {id: number, url?: string}}} sender
+ *   runtime.MessageSender of the content script
  * @param {Env} env
  * @param {{signal?: AbortSignal}} [options] `signal`: the page went away (its port closed); the
  *   host is stopped and the request ends with a failure nobody reads
@@ -133,8 +135,13 @@ export async function handleRequest(request, sender, env, { signal } = {}) {
       return success(action, versions);
     }
 
+    // A frame tells its top-level page, for the dialog's "embedded in", to a host that takes it.
+    const full = withTopOrigin(command, topLevelOrigin(sender), handshake.capabilities);
+    const fullTooLarge = full === command ? null : checkMessageSize(full);
+    if (fullTooLarge) return fail(fullTooLarge);
+
     try {
-      session.post(command);
+      session.post(full);
     } catch (e) {
       return fail(webEidError(ErrorCode.ERR_WEBEID_NATIVE_FATAL, String(e?.message ?? e)));
     }

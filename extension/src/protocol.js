@@ -206,6 +206,39 @@ export function nativeCommand(request, origin) {
   }
 }
 
+/**
+ * The host capability (listed in its first message's `capabilities`) that says it takes the
+ * optional `topOrigin` argument. A host refuses arguments it does not know, so it is sent to no
+ * other host (host/app/src/host/request.rs).
+ */
+export const TOP_ORIGIN_CAPABILITY = "topOrigin";
+
+/**
+ * The origin of the tab's top-level page, for a request from a frame in it (`sender.frameId`
+ * other than 0): the PIN dialog says the site is embedded in that one. `sender.tab.url` is the
+ * tab's URL (present when the extension may read that tab, as its content scripts can). Null for
+ * the top-level page itself, an unknown frame or tab, or a page with an opaque origin.
+ */
+export function topLevelOrigin(sender) {
+  if (typeof sender?.frameId !== "number" || sender.frameId === 0) return null;
+  if (typeof sender.tab?.url !== "string") return null;
+  try {
+    const origin = new URL(sender.tab.url).origin;
+    return isOpaqueOrigin(origin) ? null : origin;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `command` with `topOrigin` when the host lists the capability and the frame has a top-level page
+ * (`top`, from topLevelOrigin); else `command` as it is.
+ */
+export function withTopOrigin(command, top, capabilities) {
+  if (top === null || !capabilities.includes(TOP_ORIGIN_CAPABILITY)) return command;
+  return { ...command, arguments: { ...command.arguments, topOrigin: top } };
+}
+
 /** UTF-8 length of the JSON the browser writes to the host. */
 export function nativeMessageSize(message) {
   return new TextEncoder().encode(JSON.stringify(message)).length;
@@ -279,13 +312,18 @@ const isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v)
 const isText = (v) => typeof v === "string" && v !== "";
 
 /**
- * The host's first message, `{"version": "..."}` (§2). Returns `{version}` or `{error}`: an
+ * The host's first message, `{"version": "...", "capabilities": [...]}` (§2; `capabilities` is
+ * eidlink's, optional). Returns `{version, capabilities}` or `{error}`: an
  * `{"error"}` message is mapped like any host error, anything else is ERR_WEBEID_NATIVE_UNAVAILABLE
  * (it is not our host speaking).
  */
 export function parseHandshake(message) {
   if (isObject(message) && "error" in message) return { error: hostError(message.error) };
-  if (isObject(message) && typeof message.version === "string") return { version: message.version };
+  if (isObject(message) && typeof message.version === "string") {
+    // eidlink's host lists the optional arguments it takes; an older host or another one, none.
+    const listed = Array.isArray(message.capabilities) ? message.capabilities : [];
+    return { version: message.version, capabilities: listed.filter((c) => typeof c === "string") };
+  }
   return {
     error: webEidError(
       ErrorCode.ERR_WEBEID_NATIVE_UNAVAILABLE,

@@ -141,6 +141,42 @@ describe("authenticate, get-signing-certificate, sign", () => {
   });
 });
 
+describe("a frame in another site's page (topOrigin)", () => {
+  const FRAME = { ...SENDER, frameId: 5, tab: { id: 7, url: "https://www.mybank.be/account" } };
+  const sentFor = async (sender, hello) => {
+    const result = handleRequest(authenticate(), sender, runtime.env());
+    await flush();
+    const port = runtime.ports.at(-1);
+    port.hostSends(hello);
+    await flush();
+    port.hostSends(TOKEN);
+    assert.equal((await result).action, "web-eid:authenticate-success");
+    return port.sent;
+  };
+
+  it("tells a host that lists the capability the tab's top-level origin", async () => {
+    assert.deepEqual(await sentFor(FRAME, { version: HOST_VERSION, capabilities: ["topOrigin"] }), [
+      {
+        command: "authenticate",
+        arguments: { challengeNonce: NONCE, origin: ORIGIN, topOrigin: "https://www.mybank.be" },
+      },
+    ]);
+  });
+
+  it("sends an older host exactly the arguments it knows", async () => {
+    assert.deepEqual(await sentFor(FRAME, { version: HOST_VERSION }), [
+      { command: "authenticate", arguments: { challengeNonce: NONCE, origin: ORIGIN } },
+    ]);
+  });
+
+  it("says nothing for the top-level page itself", async () => {
+    const top = { ...FRAME, frameId: 0, tab: { id: 7, url: `${ORIGIN}/login` } };
+    assert.deepEqual(await sentFor(top, { version: HOST_VERSION, capabilities: ["topOrigin"] }), [
+      { command: "authenticate", arguments: { challengeNonce: NONCE, origin: ORIGIN } },
+    ]);
+  });
+});
+
 describe("checks before starting the host", () => {
   it("missing parameters: ERR_WEBEID_MISSING_PARAMETER, no host started", async () => {
     const reply = await handleRequest({ action: "web-eid:authenticate", libraryVersion: "2.0.0" }, SENDER, runtime.env());

@@ -21,8 +21,10 @@ import {
   parseSemver,
   replyToPage,
   senderOrigin,
+  topLevelOrigin,
   userInteractionTimeout,
   webEidError,
+  withTopOrigin,
 } from "../src/protocol.js";
 
 const NONCE = "A".repeat(44);
@@ -203,6 +205,32 @@ describe("nativeCommand (protocol.md §2.1: exact argument sets)", () => {
   });
 });
 
+describe("topOrigin: the tab's top-level page of a frame", () => {
+  const frame = (url, frameId = 3) => ({ origin: "https://sign.example", frameId, tab: { id: 1, url } });
+
+  it("is the tab URL's origin, for a frame only", () => {
+    assert.equal(topLevelOrigin(frame("https://www.mybank.be/account?x=1#y")), "https://www.mybank.be");
+    assert.equal(topLevelOrigin(frame("http://localhost:3000/dev")), "http://localhost:3000");
+    assert.equal(topLevelOrigin(frame("https://www.mybank.be/", 0)), null, "the top-level page itself");
+    assert.equal(topLevelOrigin({ origin: "https://sign.example", tab: { url: "https://a.be/" } }), null, "no frameId");
+    assert.equal(topLevelOrigin({ frameId: 2, tab: { id: 1 } }), null, "the tab's URL not readable");
+    assert.equal(topLevelOrigin(frame("data:text/html,hi")), null, "opaque");
+    assert.equal(topLevelOrigin(frame("not a url")), null);
+    assert.equal(topLevelOrigin(undefined), null);
+  });
+
+  it("is added only for a host that lists the capability", () => {
+    const command = { command: "get-signing-certificate", arguments: { origin: "https://sign.example" } };
+    assert.deepEqual(withTopOrigin(command, "https://www.mybank.be", ["topOrigin"]), {
+      command: "get-signing-certificate",
+      arguments: { origin: "https://sign.example", topOrigin: "https://www.mybank.be" },
+    });
+    assert.equal(withTopOrigin(command, "https://www.mybank.be", []), command, "an older host refuses unknown keys");
+    assert.equal(withTopOrigin(command, null, ["topOrigin"]), command, "the top-level page itself");
+    assert.deepEqual(command.arguments, { origin: "https://sign.example" }, "the command is not changed");
+  });
+});
+
 describe("8192-byte cap (protocol.md §2)", () => {
   // A sign command whose certificate is sized so that the JSON is exactly `total` bytes.
   function signOf(total, filler = "A") {
@@ -276,7 +304,16 @@ describe("versions (protocol.md §1 version check)", () => {
 
 describe("host messages", () => {
   it("parses the handshake", () => {
-    assert.deepEqual(parseHandshake({ version: "2.0.0+eidlink-0.1.0" }), { version: "2.0.0+eidlink-0.1.0" });
+    // An older host, or Web eID's own: no capabilities.
+    assert.deepEqual(parseHandshake({ version: "2.0.0+eidlink-0.1.0" }), {
+      version: "2.0.0+eidlink-0.1.0",
+      capabilities: [],
+    });
+    assert.deepEqual(parseHandshake({ version: "2.0.0", capabilities: ["topOrigin", 7, "later"] }), {
+      version: "2.0.0",
+      capabilities: ["topOrigin", "later"],
+    });
+    assert.deepEqual(parseHandshake({ version: "2.0.0", capabilities: "topOrigin" }).capabilities, []);
     assert.equal(parseHandshake({ versio: "2.0.0" }).error.code, "ERR_WEBEID_NATIVE_UNAVAILABLE");
     assert.equal(parseHandshake({ version: 2 }).error.code, "ERR_WEBEID_NATIVE_UNAVAILABLE");
     assert.equal(parseHandshake("2.0.0").error.code, "ERR_WEBEID_NATIVE_UNAVAILABLE");

@@ -6,9 +6,9 @@ use std::process::Stdio;
 
 use eidlink_core::Pin;
 use eidlink_pin_protocol::{Ask, Request, Response, Status};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::errors::{HostError, Reason};
 
@@ -27,7 +27,7 @@ pub enum Answer {
 pub struct PinProgram {
     child: Child,
     stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
+    stdout: LineReader<ChildStdout>,
 }
 
 impl PinProgram {
@@ -60,24 +60,27 @@ impl PinProgram {
         Ok(Self {
             child,
             stdin,
-            stdout: BufReader::new(stdout),
+            stdout: LineReader::new(stdout),
         })
     }
 
     /// Asks and waits for the answer.
     pub async fn ask(&mut self, ask: &Ask) -> Result<Answer, HostError> {
         self.send(&Request::Ask(Box::new(ask.clone()))).await?;
-        // The line holds the PIN: read it into a buffer that is zeroized when dropped.
-        let mut line = Zeroizing::new(String::new());
-        let n = self
+        self.answer().await
+    }
+
+    /// Waits for the dialog's next answer line. Cancel-safe: a line read in part stays in the
+    /// reader for the next call (the host waits for it alongside the card search).
+    pub async fn answer(&mut self) -> Result<Answer, HostError> {
+        // The line holds the PIN: it only ever lives in wiped memory (see `LineReader`).
+        let line = self
             .stdout
-            .read_line(&mut line)
+            .read_line()
             .await
-            .map_err(|e| lost(&e.to_string()))?;
-        if n == 0 {
-            return Err(lost("it closed without answering"));
-        }
-        match Response::from_line(line.as_bytes()).map_err(|e| lost(&e.to_string()))? {
+            .map_err(|e| lost(&e.to_string()))?
+            .ok_or_else(|| lost("it closed without answering"))?;
+        match Response::from_line(&line).map_err(|e| lost(&e.to_string()))? {
             Response::Pin(pin) => Ok(Answer::Pin(Pin::new(pin))),
             Response::Confirmed => Ok(Answer::Confirmed),
             Response::Cancelled => Ok(Answer::Cancelled),
@@ -115,6 +118,61 @@ impl PinProgram {
     }
 }
 
+/// The longest answer line the dialog sends (`{"result":"pin","pin":"..."}` with a PIN of at most
+/// a few dozen characters, even \u-escaped, is far below).
+const MAX_ANSWER_LINE: usize = 4096;
+
+/// Reads the dialog's answer lines into memory that is wiped. A `BufReader` would keep each PIN
+/// in its buffer after the line is consumed, and a growing `String` leaves copies behind when it
+/// reallocates; here the one buffer is allocated once, at its full size, every consumed byte is
+/// overwritten at once, and the buffer is zeroized when the reader is dropped.
+struct LineReader<R> {
+    inner: R,
+    buf: Zeroizing<Vec<u8>>,
+    filled: usize,
+}
+
+impl<R: AsyncRead + Unpin> LineReader<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            buf: Zeroizing::new(vec![0; MAX_ANSWER_LINE]),
+            filled: 0,
+        }
+    }
+
+    /// The next line with its `\n` (in zeroizing memory), or `None` at the end of input (a
+    /// partial last line is dropped: an answer is only whole with its newline).
+    async fn read_line(&mut self) -> std::io::Result<Option<Zeroizing<Vec<u8>>>> {
+        loop {
+            if let Some(end) = self.buf[..self.filled].iter().position(|&b| b == b'\n') {
+                let len = end + 1;
+                let line = Zeroizing::new(self.buf[..len].to_vec());
+                // What follows moves to the front, and what it leaves behind is wiped.
+                self.buf.copy_within(len..self.filled, 0);
+                self.filled -= len;
+                let filled = self.filled;
+                self.buf[filled..].zeroize();
+                return Ok(Some(line));
+            }
+            if self.filled == self.buf.len() {
+                self.buf.zeroize();
+                self.filled = 0;
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "an answer line is too long",
+                ));
+            }
+            let filled = self.filled;
+            let n = self.inner.read(&mut self.buf[filled..]).await?;
+            if n == 0 {
+                return Ok(None);
+            }
+            self.filled += n;
+        }
+    }
+}
+
 fn lost(why: &str) -> HostError {
     HostError::new(Reason::Internal, format!("the PIN dialog failed: {why}"))
 }
@@ -129,4 +187,46 @@ pub fn fingerprint(hash: &[u8]) -> String {
         .map(|c| c.concat())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_read_pin_line_leaves_no_copy_in_the_reader() {
+        let input: &[u8] = b"{\"result\":\"pin\",\"pin\":\"918273\"}\n{\"result\":\"cancelled\"}\n";
+        let mut reader = LineReader::new(input);
+        let line = reader.read_line().await.unwrap().unwrap();
+        assert!(matches!(Response::from_line(&line), Ok(Response::Pin(p)) if p.as_str() == "918273"));
+        drop(line);
+        // The reader already holds the next line, and nothing of the PIN.
+        let held = &reader.buf[..];
+        assert!(
+            !held.windows(6).any(|w| w == b"918273"),
+            "the PIN stays in the reader's buffer"
+        );
+        assert!(held[reader.filled..].iter().all(|&b| b == 0));
+        let next = reader.read_line().await.unwrap().unwrap();
+        assert_eq!(&next[..], b"{\"result\":\"cancelled\"}\n");
+        assert!(reader.buf.iter().all(|&b| b == 0), "all consumed bytes are wiped");
+        assert!(reader.read_line().await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn lines_split_across_reads_and_overlong_lines() {
+        let (mut w, r) = tokio::io::duplex(8);
+        let mut reader = LineReader::new(r);
+        let writer = tokio::spawn(async move {
+            w.write_all(b"{\"result\":\"confirmed\"}\n").await.unwrap();
+            w.write_all(&vec![b'x'; MAX_ANSWER_LINE + 1]).await.unwrap();
+        });
+        assert_eq!(
+            &reader.read_line().await.unwrap().unwrap()[..],
+            b"{\"result\":\"confirmed\"}\n"
+        );
+        let err = reader.read_line().await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+        writer.abort();
+    }
 }

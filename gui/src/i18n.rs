@@ -6,7 +6,7 @@
 
 pub use eidlink_lang::Language;
 
-use crate::protocol::{Charset, Status};
+use crate::protocol::{Charset, Status, Wait};
 
 macro_rules! texts {
     ($( $(#[$doc:meta])* $name:ident { fr: $fr:literal, nl: $nl:literal, de: $de:literal, en: $en:literal $(,)? } )*) => {
@@ -197,12 +197,55 @@ texts! {
         de: "Schließen Sie ein Kartenlesegerät an.",
         en: "Connect a card reader.",
     }
+    /// Waiting: the card in the reader is not one eidlink can use.
+    UnsupportedCard {
+        fr: "Cette carte n'est pas prise en charge. Insérez votre carte eID.",
+        nl: "Deze kaart wordt niet ondersteund. Steek uw eID-kaart in de lezer.",
+        de: "Diese Karte wird nicht unterstützt. Stecken Sie Ihre eID-Karte ein.",
+        en: "This card is not supported. Insert your eID card.",
+    }
+    /// Waiting: the card in the reader is not the one whose certificate the site chose.
+    WrongCard {
+        fr: "Ce n'est pas la carte choisie pour cette signature. Insérez la bonne carte.",
+        nl: "Dit is niet de kaart die voor deze handtekening gekozen is. Steek de juiste kaart in.",
+        de: "Das ist nicht die für diese Unterschrift gewählte Karte. Stecken Sie die richtige Karte ein.",
+        en: "This is not the card chosen for this signature. Insert the right card.",
+    }
+    /// Final: the PIN is blocked; the request fails when the dialog is closed.
+    PinBlockedFinal {
+        fr: "Le code PIN de cette carte est bloqué. Débloquez-le avec votre code PUK, puis réessayez.",
+        nl: "De pincode van deze kaart is geblokkeerd. Deblokkeer hem met uw PUK-code en probeer opnieuw.",
+        de: "Die PIN dieser Karte ist gesperrt. Entsperren Sie sie mit Ihrer PUK und versuchen Sie es erneut.",
+        en: "The PIN of this card is blocked. Unblock it with your PUK code, then try again.",
+    }
+    /// Waiting: what the user does not have to do.
+    WaitCancel {
+        fr: "Ou annulez la demande.",
+        nl: "Of annuleer het verzoek.",
+        de: "Oder brechen Sie die Anfrage ab.",
+        en: "Or cancel the request.",
+    }
+    /// Button: close a final state.
+    Close { fr: "Fermer", nl: "Sluiten", de: "Schließen", en: "Close" }
     /// Status: card removed.
     CardRemoved {
         fr: "La carte a été retirée. Réinsérez-la.",
         nl: "De kaart is verwijderd. Steek ze opnieuw in.",
         de: "Die Karte wurde entfernt. Stecken Sie sie wieder ein.",
         en: "The card was removed. Insert it again.",
+    }
+}
+
+/// What the dialog shows for a `wait` from the host.
+pub fn wait_text(wait: Wait) -> Text {
+    match wait {
+        Wait::NoReader => Text::NoReader,
+        Wait::InsertCard => Text::InsertCard,
+        Wait::UnsupportedCard => Text::UnsupportedCard,
+        Wait::WrongCard => Text::WrongCard,
+        Wait::PinBlocked => Text::PinBlockedFinal,
+        // From a newer host: it waits for something.
+        Wait::Unknown => Text::Working,
     }
 }
 
@@ -316,6 +359,21 @@ mod tests {
             status_text(Status::NoReader).get(Language::Nl),
             "Sluit een kaartlezer aan."
         );
+    }
+
+    #[test]
+    fn every_wait_the_host_sends_has_its_own_text_in_every_language() {
+        let mut seen = BTreeSet::new();
+        for wait in Wait::SENT {
+            let text = wait_text(wait);
+            assert_ne!(text, Text::Working, "{wait:?}");
+            assert!(seen.insert(format!("{text:?}")), "{wait:?} shares its text");
+            for lang in Language::ALL {
+                let s = text.get(lang);
+                assert!(!s.trim().is_empty() && !s.contains('{'), "{wait:?} in {lang:?}: {s:?}");
+            }
+        }
+        assert_eq!(wait_text(Wait::Unknown), Text::Working);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 
 use crate::i18n::Language;
-use crate::protocol::{Ask, Charset, Origin, Purpose, Request, Response, Status};
+use crate::protocol::{Ask, Charset, Origin, Purpose, Request, Response, Status, Wait};
 
 /// How long the consent button stays disabled after the question appears, so an Enter or click
 /// meant for the page cannot give consent (browsers delay their permission prompts the same way).
@@ -176,12 +176,19 @@ pub struct Asking {
 impl Asking {
     /// The dialog shows a PIN field.
     pub fn has_pin_field(&self) -> bool {
-        self.request.purpose != Purpose::Consent && !self.request.pinpad
+        self.request.purpose != Purpose::Consent && !self.request.pinpad && self.request.wait.is_none()
     }
 
-    /// The dialog shows Cancel/OK buttons (everything but the PIN-pad wait).
+    /// The dialog shows Cancel/OK buttons (everything but the PIN-pad wait; a `wait` shows Cancel
+    /// or Close alone).
     pub fn has_buttons(&self) -> bool {
-        self.request.purpose == Purpose::Consent || !self.request.pinpad
+        self.request.purpose == Purpose::Consent || !self.request.pinpad || self.request.wait.is_some()
+    }
+
+    /// The host waits for the user to connect a reader or insert a card, or tells a final state:
+    /// nothing to submit, only Cancel (Close).
+    pub fn waiting(&self) -> Option<Wait> {
+        self.request.wait
     }
 
     /// The characters the PIN may hold.
@@ -223,6 +230,9 @@ impl Asking {
 
     /// Whether OK/Enter would answer now.
     pub fn can_submit(&self, now: Instant) -> bool {
+        if self.request.wait.is_some() {
+            return false;
+        }
         match self.request.purpose {
             Purpose::Consent => now.saturating_duration_since(self.shown_at) >= CONSENT_ARM_DELAY,
             Purpose::Authenticate | Purpose::Sign => {
@@ -670,6 +680,26 @@ mod tests {
             m.handle(Event::Request(Request::Close), t0)[..],
             [Effect::Exit]
         ));
+    }
+
+    #[test]
+    fn a_wait_has_no_pin_field_only_cancel_and_the_pin_ask_replaces_it() {
+        const WAIT: &str = r#"{"type":"ask","purpose":"sign","origin":"https://service.example.be","hash":{"function":"SHA-256","fingerprint":"AB CD"},"wait":"insert_card"}"#;
+        let t0 = Instant::now();
+        let mut m = Model::new(ask_of(WAIT), None, t0).unwrap();
+        let a = m.asking().unwrap();
+        assert_eq!(a.waiting(), Some(Wait::InsertCard));
+        assert!(!a.has_pin_field() && a.has_buttons() && !a.can_submit(t0));
+        m.type_text("1234");
+        assert!(m.asking().unwrap().pin.is_empty(), "nothing is typed while waiting");
+        assert!(m.handle(Event::Submit, t0).is_empty());
+        // The card came: the host sends the PIN ask, which replaces the wait.
+        m.handle(Event::Request(Request::Ask(Box::new(ask_of(AUTH)))), t0);
+        assert!(m.asking().unwrap().has_pin_field());
+        // Cancelling a wait answers `cancelled`.
+        let mut m = Model::new(ask_of(WAIT), None, t0).unwrap();
+        let effects = m.handle(Event::Cancel, t0);
+        assert_eq!(line_of(&effects[0]), "{\"result\":\"cancelled\"}\n");
     }
 
     #[test]

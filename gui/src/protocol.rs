@@ -11,7 +11,7 @@ pub use eidlink_webeid::Origin;
 
 pub use eidlink_pin_protocol::{
     Ask, AskError, CertificateInfo, Charset, HashInfo, PinRules, ProtocolError, Purpose, Request, Response, Status,
-    MAX_PIN_LEN,
+    Wait, MAX_PIN_LEN,
 };
 
 /// Longest request line accepted (a certificate summary and a fingerprint fit in far less).

@@ -224,7 +224,18 @@ fn asking(ui: &mut Ui, model: &mut Model, lang: Language, now: Instant, out: &mu
     }
 
     let label = a.request.pin.as_ref().map_or("PIN", |p| p.label.as_str()).to_owned();
-    if a.has_pin_field() {
+    if let Some(wait) = a.waiting() {
+        // The host waits for the user (or tells a final state): the site and what to do, no field.
+        ui.add_space(4.0);
+        let text = i18n::wait_text(wait).get(lang);
+        if wait.is_final() {
+            banner(ui, text, ui.visuals().error_fg_color, true);
+        } else {
+            busy_line(ui, text);
+            ui.label(RichText::new(Text::WaitCancel.get(lang)).size(SMALL).weak());
+            out.repaint_after = Some(Duration::from_millis(250));
+        }
+    } else if a.has_pin_field() {
         ui.add_space(4.0);
         pin_field(ui, lang, a, &label);
     } else if a.request.pinpad && purpose != Purpose::Consent {
@@ -244,7 +255,21 @@ fn asking(ui: &mut Ui, model: &mut Model, lang: Language, now: Instant, out: &mu
     }
 
     let mut event = None;
-    if a.has_buttons() {
+    if let Some(wait) = a.waiting() {
+        // One button: Cancel while waiting, Close for a final state (both answer `cancelled`).
+        ui.add_space(8.0);
+        let size = Vec2::new(120.0, 30.0);
+        let label = if wait.is_final() { Text::Close } else { Text::Cancel };
+        ui.horizontal(|ui| {
+            ui.add_space((ui.available_width() - size.x).max(0.0));
+            if ui.add(Button::new(label.get(lang)).min_size(size)).clicked() {
+                event = Some(Event::Cancel);
+            }
+        });
+        if event.is_none() && ui.input(|i| i.key_pressed(Key::Escape) || i.key_pressed(Key::Enter)) {
+            event = Some(Event::Cancel);
+        }
+    } else if a.has_buttons() {
         ui.add_space(8.0);
         let can_submit = a.can_submit(now);
         let submit = match purpose {

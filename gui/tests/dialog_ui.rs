@@ -306,6 +306,50 @@ fn a_frame_says_which_site_embeds_it() {
     );
 }
 
+/// The host waits for a card (or tells a blocked PIN): the dialog is open in the site's name with
+/// what to do, no PIN field, and one button that answers `cancelled`.
+#[test]
+fn a_wait_names_the_site_says_what_to_do_and_only_cancels() {
+    let wait = |state: &str, lang: &str| {
+        SIGN.replace(r#""type":"ask","#, &format!(r#""type":"ask","wait":"{state}","#))
+            .replace(r#""lang":"en""#, &format!(r#""lang":"{lang}""#))
+    };
+    for (state, lang, text, button) in [
+        ("insert_card", "en", "Insert your eID card in the reader.", "Cancel"),
+        (
+            "insert_card",
+            "fr",
+            "Insérez votre carte eID dans le lecteur.",
+            "Annuler",
+        ),
+        ("no_reader", "nl", "Sluit een kaartlezer aan.", "Annuleren"),
+        (
+            "wrong_card",
+            "de",
+            "Das ist nicht die für diese Unterschrift gewählte Karte.",
+            "Abbrechen",
+        ),
+        ("pin_blocked", "en", "The PIN of this card is blocked.", "Close"),
+    ] {
+        let mut h = harness(&wait(state, lang));
+        assert!(h.query_by_role(Role::PasswordInput).is_none(), "{state}: no PIN field");
+        h.get_by_label_contains(text);
+        h.get_by_label("example.be");
+        assert!(h.query_by_label("Sign").is_none(), "{state}: nothing to submit");
+        h.key_press(Key::Enter);
+        h.run_steps(2);
+        assert_eq!(
+            h.state().lines,
+            ["{\"result\":\"cancelled\"}\n"],
+            "{state}: Enter cancels"
+        );
+        let mut h = harness(&wait(state, lang));
+        h.get_by_label(button).click();
+        h.run_steps(2);
+        assert_eq!(h.state().lines, ["{\"result\":\"cancelled\"}\n"], "{state}: {button}");
+    }
+}
+
 #[test]
 fn languages() {
     for (lang, heading, cancel) in [

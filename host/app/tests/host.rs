@@ -77,6 +77,19 @@ impl Home {
             .collect()
     }
 
+    /// The asks for a PIN or consent (not the waits for a reader or card).
+    fn pin_asks(&self) -> Vec<Value> {
+        self.asks().into_iter().filter(|a| a.get("wait").is_none()).collect()
+    }
+
+    /// What the dialog was told to wait for, in order (`insert_card`, `pin_blocked`, ...).
+    fn waits(&self) -> Vec<String> {
+        self.asks()
+            .iter()
+            .filter_map(|a| a.get("wait").and_then(Value::as_str).map(str::to_owned))
+            .collect()
+    }
+
     fn data(&self) -> PathBuf {
         self.dir.join("data/eidlink")
     }
@@ -433,7 +446,7 @@ fn wrong_pin_then_right_pin_shows_decreasing_tries() {
 }
 
 #[test]
-fn blocked_pin_fails_without_a_verify_or_a_dialog() {
+fn blocked_pin_is_shown_and_fails_without_a_verify() {
     let options = CardOptions {
         tries_left: Some(0),
         ..CardOptions::default()
@@ -447,7 +460,10 @@ fn blocked_pin_fails_without_a_verify_or_a_dialog() {
         card.handle.apdu_log().iter().all(|l| !is_pin_verify(&l.command)),
         "no VERIFY to a blocked PIN"
     );
-    assert!(home.asks().is_empty(), "no PIN asked for a blocked card");
+    assert!(home.pin_asks().is_empty(), "no PIN asked for a blocked card");
+    // The user saw it, in the site's name, before the site was told.
+    assert_eq!(home.waits(), vec!["pin_blocked".to_owned()]);
+    assert_eq!(home.asks()[0]["origin"], ORIGIN);
 }
 
 #[test]
@@ -544,7 +560,11 @@ fn card_removed_during_the_signature_is_waited_for_and_no_try_is_lost() {
         home.dialog_lines()
     );
     check_token(&token, &card.handle.pki(), "ES384");
-    assert_eq!(home.asks().len(), 2, "the PIN is asked again for the re-inserted card");
+    assert_eq!(
+        home.pin_asks().len(),
+        2,
+        "the PIN is asked again for the re-inserted card"
+    );
     assert!(home.dialog_lines().iter().any(|l| l.contains("card_removed")));
     assert_eq!(card.handle.pin_tries_left(), 3);
 }
@@ -564,7 +584,12 @@ fn sign_with_another_cards_certificate_asks_for_that_card_until_the_timeout() {
             "hash":b64(&[5u8; 32]),"certificate":b64(&other.sign_der)}}),
     );
     assert_error(&reply, "WRONG_CERTIFICATE", "ERR_WEBEID_NATIVE_FATAL");
-    assert!(home.asks().is_empty());
+    assert!(home.pin_asks().is_empty());
+    assert_eq!(
+        home.waits(),
+        vec!["wrong_card".to_owned()],
+        "the dialog asked for that card"
+    );
 }
 
 #[test]
@@ -578,8 +603,8 @@ fn an_empty_reader_is_no_card() {
 }
 
 /// No smart-card service (pcsc-lite's socket missing; under Wine, its winscard stub): told when
-/// the wait for a card ends (Windows starts its service when a reader is plugged in), without a
-/// dialog, and not as a missing card or reader.
+/// the wait for a card ends (Windows starts its service when a reader is plugged in), after the
+/// dialog said to connect a reader, and not as a missing card or reader.
 #[test]
 fn no_smart_card_service() {
     let home = Home::new("1234", 2);
@@ -593,7 +618,8 @@ fn no_smart_card_service() {
     let message = reply["error"]["message"].as_str().unwrap_or("");
     assert!(message.contains("smart card service is not running"), "{reply}");
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
-    assert!(home.asks().is_empty());
+    assert!(home.pin_asks().is_empty());
+    assert_eq!(home.waits(), vec!["no_reader".to_owned()]);
 }
 
 /// The real PIN dialog (`eidlink-pin`, found next to the host as in a real install) under a private
@@ -683,7 +709,8 @@ fn no_reader_at_all() {
     command.args(["--mount", "--propagation", "private", "sh", "-c", &script, HOST]);
     let reply = call_via(&home, command, &auth(ORIGIN), &[]);
     assert_error(&reply, "NO_READER", "ERR_WEBEID_NATIVE_FATAL");
-    assert!(home.asks().is_empty());
+    assert!(home.pin_asks().is_empty());
+    assert_eq!(home.waits(), vec!["no_reader".to_owned()]);
 }
 
 // ---- PKCS#11 modules: SoftHSM2 tokens and OpenSC's module over the virtual card ----
@@ -996,10 +1023,11 @@ fn opensc_module_final_try_and_locked() {
     let reply = call_env(&home, &auth(ORIGIN), &env);
     assert_error(&reply, "PIN_BLOCKED", "ERR_WEBEID_NATIVE_FATAL");
     assert!(
-        home.asks().is_empty(),
+        home.pin_asks().is_empty(),
         "no PIN asked for a locked token: {:?}",
         home.asks()
     );
+    assert_eq!(home.waits(), vec!["pin_blocked".to_owned()]);
     assert!(
         card.handle.apdu_log().iter().all(|l| !is_pin_verify(&l.command)),
         "no VERIFY to a blocked PIN"

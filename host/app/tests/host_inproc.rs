@@ -223,21 +223,83 @@ fn a_card_inserted_while_the_host_waits_is_used_at_once() {
         later.insert(1, card);
     });
     assert_eq!(unb64(&reply["unverifiedCertificate"]), pki.auth_der, "{reply}");
-    // The dialog was asked once, and the host stopped watching when it was done.
+    // The dialog opened at once, saying to insert the card, then asked for the PIN once; the host
+    // stopped watching when it was done.
     assert_eq!(readers.watchers(), 0);
-    let asks = record.requests().into_iter().filter(|r| r["type"] == "ask").count();
-    assert_eq!(asks, 1);
+    let asks: Vec<_> = record.requests().into_iter().filter(|r| r["type"] == "ask").collect();
+    assert_eq!(asks.len(), 2, "{asks:?}");
+    assert_eq!(asks[0]["wait"], "insert_card");
+    assert_eq!(asks[1].get("wait"), None);
+    assert_eq!(asks[1]["pin"]["tries_left"], 3);
+}
+
+/// The asks with a `wait` the dialog was sent.
+fn waits(record: &Record) -> Vec<Value> {
+    record
+        .requests()
+        .into_iter()
+        .filter(|r| r["type"] == "ask" && r.get("wait").is_some())
+        .collect()
 }
 
 #[test]
 fn no_card_until_the_deadline_says_so_and_no_reader_too() {
+    // The site learns it only after the dialog told the user, in its name, what to do.
     let readers = InProcessReaders::new(&["Mem 0"]);
     let record = Record::new();
     let reply = request(&readers, config("1234", &record, 1), authenticate(), || {});
     assert_eq!(reply["error"]["reason"], "NO_CARD", "{reply}");
+    let shown = waits(&record);
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert_eq!(shown[0]["wait"], "insert_card");
+    assert_eq!(shown[0]["origin"], ORIGIN);
+    assert_eq!(shown[0]["purpose"], "authenticate");
+    assert!(shown[0]["pin"].is_null(), "nothing to type yet");
+
     let none = InProcessReaders::new(&[]);
+    let record = Record::new();
     let reply = request(&none, config("1234", &record, 1), authenticate(), || {});
     assert_eq!(reply["error"]["reason"], "NO_READER", "{reply}");
+    assert_eq!(waits(&record)[0]["wait"], "no_reader");
+}
+
+#[test]
+fn cancel_while_waiting_for_the_card_ends_the_request() {
+    let readers = InProcessReaders::new(&["Mem 0"]);
+    let record = Record::new();
+    // A deadline far off: only the user's cancel can end it before the test's own limit.
+    let reply = request(&readers, config("wait-cancel", &record, 25), authenticate(), || {});
+    assert_eq!(reply["error"]["reason"], "USER_CANCELLED", "{reply}");
+    assert_eq!(waits(&record)[0]["wait"], "insert_card");
+    assert_eq!(readers.watchers(), 0, "the card search stopped");
+}
+
+#[test]
+fn a_blocked_pin_is_shown_before_the_site_is_told_and_no_verify_is_sent() {
+    let readers = InProcessReaders::new(&["Mem 0"]);
+    let card = VirtualCard::new(
+        Profile::Belpic18,
+        &CardOptions {
+            tries_left: Some(0),
+            ..CardOptions::default()
+        },
+    )
+    .unwrap();
+    readers.insert(0, card);
+    let record = Record::new();
+    let reply = request(&readers, config("1234", &record, 10), authenticate(), || {});
+    assert_eq!(reply["error"]["reason"], "PIN_BLOCKED", "{reply}");
+    let shown = waits(&record);
+    assert_eq!(shown.len(), 1, "{:?}", record.requests());
+    assert_eq!(shown[0]["wait"], "pin_blocked");
+    assert_eq!(shown[0]["origin"], ORIGIN);
+    assert_eq!(shown[0]["holder"], "Alice Specimen");
+    // No PIN was asked for.
+    assert!(record
+        .requests()
+        .iter()
+        .all(|r| r["type"] != "ask" || r.get("wait").is_some()));
+    assert_eq!(readers.with_card(0, |c| c.pin_tries_left()), Some(0));
 }
 
 #[test]
@@ -264,8 +326,12 @@ fn the_wrong_card_is_refused_for_a_signature() {
         || {},
     );
     assert_eq!(reply["error"]["reason"], "WRONG_CERTIFICATE", "{reply}");
-    // Nothing was asked and no try spent.
-    assert!(record.requests().iter().all(|r| r["type"] != "ask"));
+    // The dialog said to insert the right card; no PIN was asked and no try spent.
+    assert_eq!(waits(&record)[0]["wait"], "wrong_card");
+    assert!(record
+        .requests()
+        .iter()
+        .all(|r| r["type"] != "ask" || r.get("wait").is_some()));
     assert_eq!(readers.with_card(0, |c| c.pin_tries_left()), Some(3));
 }
 

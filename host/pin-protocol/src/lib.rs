@@ -119,12 +119,57 @@ pub struct Ask {
     /// What went wrong with the previous attempt.
     #[serde(default)]
     pub error: Option<AskError>,
+    /// The request cannot go on without the user (no reader, no card, a card that will not do):
+    /// the dialog shows the site, what it wants and this, with no PIN field and a Cancel (or,
+    /// for a final state, Close) button answering `cancelled`. Nothing else answers it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait: Option<Wait>,
+}
+
+/// Why the dialog is open with nothing to type yet (`ask.wait`): what the user is to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Wait {
+    /// No card reader is connected: connect one.
+    NoReader,
+    /// No card is in the reader(s): insert it.
+    InsertCard,
+    /// The card in the reader is not one eidlink can use: insert an eID card.
+    UnsupportedCard,
+    /// The card in the reader does not hold the certificate the site chose: insert that card.
+    WrongCard,
+    /// The card's PIN is blocked (final: the request fails once the user closes the dialog).
+    PinBlocked,
+    /// A state from a newer host that this version does not know (shown as "insert your card"
+    /// would mislead; shown as waiting). Never sent.
+    #[serde(other)]
+    Unknown,
+}
+
+impl Wait {
+    /// Every state a host sends (all but [`Wait::Unknown`]).
+    pub const SENT: [Wait; 5] = [
+        Wait::NoReader,
+        Wait::InsertCard,
+        Wait::UnsupportedCard,
+        Wait::WrongCard,
+        Wait::PinBlocked,
+    ];
+
+    /// Nothing will change it: the dialog offers Close rather than Cancel.
+    pub fn is_final(self) -> bool {
+        self == Wait::PinBlocked
+    }
 }
 
 impl Ask {
     /// Checks what the dialog relies on besides the origin: PIN rules when a PIN is typed, a hash
     /// to show when signing.
     pub fn check(&self) -> Result<(), ProtocolError> {
+        if self.wait.is_some() {
+            // Nothing is typed or signed yet: neither PIN rules nor a hash are needed.
+            return Ok(());
+        }
         match self.purpose {
             Purpose::Authenticate | Purpose::Sign => {
                 if let Some(pin) = &self.pin {
@@ -408,6 +453,31 @@ mod tests {
             "{\"type\":\"status\",\"message\":\"card_removed\"}\n"
         );
         assert_eq!(Request::Close.to_line().unwrap(), "{\"type\":\"close\"}\n");
+    }
+
+    #[test]
+    fn a_wait_ask_needs_no_pin_rules_and_unknown_states_are_read() {
+        let mut a = ask();
+        a.pin = None;
+        a.hash = None;
+        assert!(a.check().is_err(), "a sign ask without PIN rules or hash");
+        for wait in Wait::SENT {
+            a.wait = Some(wait);
+            a.check().unwrap();
+            let line = Request::Ask(Box::new(a.clone())).to_line().unwrap();
+            assert_eq!(Request::from_line(&line).unwrap(), Request::Ask(Box::new(a.clone())));
+        }
+        a.wait = Some(Wait::InsertCard);
+        let line = Request::Ask(Box::new(a)).to_line().unwrap();
+        assert!(line.contains(r#""wait":"insert_card""#), "{line}");
+        let newer = line.replace("insert_card", "scan_your_fingerprint");
+        let Request::Ask(back) = Request::from_line(&newer).unwrap() else {
+            panic!("not an ask")
+        };
+        assert_eq!(back.wait, Some(Wait::Unknown));
+        // Without it (older hosts), no wait.
+        assert_eq!(ask().wait, None);
+        assert!(!Request::Ask(Box::new(ask())).to_line().unwrap().contains("wait"));
     }
 
     #[test]

@@ -3,7 +3,10 @@
 //!
 //! `eidlink-pin-script --answers 9999,1234 --record FILE`: each `ask` takes the next answer: digits
 //! → `{"result":"pin","pin":...}`, `cancel` → cancelled, `confirm` → confirmed, `hang` → no answer
-//! (a user who walks away). Without `--answers`, it answers by purpose: `--pin` to `authenticate`,
+//! (a user who walks away). An `ask` with `wait` (the host waits for a reader or card) takes an
+//! answer only when the next one is `wait-cancel` (the user cancels while waiting) and is otherwise
+//! left unanswered, as the user does who goes to insert the card; a final one (a blocked PIN) is
+//! closed at once. Without `--answers`, it answers by purpose: `--pin` to `authenticate`,
 //! `--sign-pin` (default: `--pin`) to `sign`, and confirms `consent` (the demo's user). Every line received is appended to FILE (requests carry no PIN), so a
 //! test can check what the dialog was shown, e.g. the tries left decreasing. Exits on `close` or at
 //! the end of stdin, appending `EXIT` to FILE. Its first line is `PID <pid>`, so a test can check that
@@ -43,7 +46,7 @@ fn record(path: &Option<PathBuf>, line: &str) {
 fn main() {
     let args = Args::parse();
     record(&args.record, &format!("PID {}", std::process::id()));
-    let mut answers = args.answers.into_iter();
+    let mut answers = args.answers.into_iter().peekable();
     let stdin = std::io::stdin();
     let mut out = std::io::stdout();
     for line in stdin.lock().lines() {
@@ -52,6 +55,18 @@ fn main() {
         // A line this program cannot read is recorded and skipped, like a status.
         let purpose = match Request::from_line(&line) {
             Ok(Request::Close) => break,
+            Ok(Request::Ask(ask)) if ask.wait.is_some() => {
+                let reply =
+                    if answers.next_if(|a| a == "wait-cancel").is_some() || ask.wait.is_some_and(|w| w.is_final()) {
+                        Response::Cancelled
+                    } else {
+                        continue;
+                    };
+                if out.write_all(&reply.to_line()).and_then(|()| out.flush()).is_err() {
+                    break;
+                }
+                continue;
+            }
             Ok(Request::Ask(ask)) => ask.purpose,
             Ok(Request::Status { .. }) | Err(_) => continue,
         };

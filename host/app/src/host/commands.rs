@@ -65,7 +65,7 @@ async fn authenticate(s: &mut Session<'_>, nonce: &Nonce) -> Result<Value, HostE
 
 async fn signing_certificate(s: &mut Session<'_>) -> Result<Value, HostError> {
     loop {
-        let token = s.find_token(None).await?;
+        let token = s.find_token(Purpose::Consent, None, None).await?;
         let (token, cert) = on_card(token, |t| t.certificate(CertificateKind::Signing)).await?;
         let cert = match cert {
             Ok(c) => c,

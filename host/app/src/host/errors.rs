@@ -69,7 +69,15 @@ impl From<NotFound> for HostError {
                 NotFound::NoReader => Reason::NoReader,
                 NotFound::NoCard => Reason::NoCard,
                 NotFound::Unreadable { error, .. } => return HostError::from(error.clone()),
-                NotFound::Unsupported { .. } => Reason::UnsupportedCard,
+                NotFound::Unsupported { atr } => {
+                    // The ATR tells which card (maker, model, sometimes more) the user has: for
+                    // the log and `eidlink diagnose`, not for the site.
+                    tracing::info!(atr, "unsupported card");
+                    return Self::new(
+                        Reason::UnsupportedCard,
+                        "the card in the reader is not supported: insert your eID card",
+                    );
+                }
                 NotFound::NotWanted => return Self::new(
                     Reason::WrongCertificate,
                     "the inserted card does not hold the requested signing certificate: insert the card it belongs to",
@@ -105,5 +113,13 @@ mod tests {
             HostError::from(CardError::from(TransportError::NoService)).reason,
             Reason::NoPcscService
         );
+    }
+
+    #[test]
+    fn the_site_is_not_told_the_atr_of_an_unsupported_card() {
+        let atr = "3B7F96000080318065B0850300EF120FFE829000";
+        let e = HostError::from(NotFound::Unsupported { atr: atr.to_owned() });
+        assert_eq!(e.reason, Reason::UnsupportedCard);
+        assert!(!e.to_json().to_string().contains(atr), "{}", e.to_json());
     }
 }

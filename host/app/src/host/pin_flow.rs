@@ -2,7 +2,7 @@
 //! and the tries left, verify the PIN (typed in the dialog, or on the reader or token) and sign.
 
 use eidlink_core::{CardError, CertificateKind, Digest, KeyInfo, KeyRole, PinCharset, PinFailure, PinInput, Token};
-use eidlink_pin_protocol::{AskError, CertificateInfo, Charset, HashInfo, PinRules, Purpose, Status};
+use eidlink_pin_protocol::{AskError, CertificateInfo, Charset, HashInfo, PinRules, Purpose, Status, Wait};
 
 use super::errors::{HostError, Reason};
 use super::prompt::Answer;
@@ -29,7 +29,7 @@ pub(super) async fn pin_flow(
         KeyRole::Signing => CertificateKind::Signing,
     };
     'card: loop {
-        let token = s.find_token(flow.signing_cert).await?;
+        let token = s.find_token(flow.purpose, flow.hash.clone(), flow.signing_cert).await?;
         let digest = digest_for(token.as_ref())?;
         let role = flow.role;
         // The certificate and the PIN state in one card session.
@@ -50,6 +50,14 @@ pub(super) async fn pin_flow(
             .map_err(|e| HostError::new(Reason::CardError, format!("the card's certificate is unreadable: {e}")))?;
         s.note(token.as_ref(), Some(summary.holder.clone()));
         if info.is_blocked() {
+            // Shown before the site is told (no VERIFY is sent).
+            let ask = s.ask_waiting(
+                flow.purpose,
+                Wait::PinBlocked,
+                flow.hash.clone(),
+                Some((&summary.holder, certificate_info(&summary))),
+            );
+            s.tell(&ask).await;
             return Err(HostError::new(
                 Reason::PinBlocked,
                 "the PIN is blocked: unblock it with your PUK code",
@@ -102,6 +110,13 @@ pub(super) async fn pin_flow(
                     error = Some(AskError::WrongPin { tries_left: retries });
                 }
                 Err(CardError::Pin(PinFailure::Wrong { .. } | PinFailure::Blocked)) => {
+                    let ask = s.ask_waiting(
+                        flow.purpose,
+                        Wait::PinBlocked,
+                        flow.hash.clone(),
+                        Some((&summary.holder, certificate_info(&summary))),
+                    );
+                    s.tell(&ask).await;
                     return Err(HostError::new(
                         Reason::PinBlocked,
                         "the PIN is now blocked: unblock it with your PUK code",

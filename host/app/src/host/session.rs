@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use eidlink_core::{discover, CardError, CertificateKind, ErrorClass, NotFound, ProviderWatch, Providers, Token};
-use eidlink_pin_protocol::{Ask, AskError, CertificateInfo, HashInfo, PinRules, Purpose, Status};
+use eidlink_pin_protocol::{Ask, AskError, CertificateInfo, HashInfo, PinRules, Purpose, Status, Wait};
 use eidlink_webeid::Origin;
 use tokio::sync::Notify;
 
@@ -126,6 +126,38 @@ impl<'a> Session<'a> {
             pinpad: false,
             token_prompt: false,
             error,
+            wait: None,
+        }
+    }
+
+    /// The `ask` that opens (or turns) the dialog into "the request waits for you": the site, what
+    /// it wants, and what to do (`wait`), with no PIN field. `holder` and `certificate` when a card
+    /// was read (a blocked PIN).
+    pub(super) fn ask_waiting(
+        &self,
+        purpose: Purpose,
+        wait: Wait,
+        hash: Option<HashInfo>,
+        card: Option<(&str, CertificateInfo)>,
+    ) -> Ask {
+        let (holder, certificate) = card.map_or((None, None), |(h, c)| (Some(h.to_owned()), Some(c)));
+        Ask {
+            holder,
+            certificate,
+            wait: Some(wait),
+            ..self.ask_for(purpose, "", CertificateInfo::default(), hash, None, None)
+        }
+    }
+
+    /// Shows a final state (a blocked PIN) and waits for the user to close the dialog (or the
+    /// deadline) before the request fails: the site learns nothing the user has not seen.
+    pub(super) async fn tell(&mut self, ask: &Ask) {
+        if self.show(ask).await.is_err() {
+            return;
+        }
+        if let Some(d) = self.dialog.as_mut() {
+            // Whatever the answer (`cancelled` from Close, or anything an older dialog sends).
+            let _ = tokio::time::timeout_at(self.deadline.into(), d.answer()).await;
         }
     }
 
@@ -180,8 +212,18 @@ impl<'a> Session<'a> {
     /// connect a reader or insert the card until the deadline: after a look that finds none, the
     /// next look waits for the reader monitor to report a change, so a card is picked up as soon as
     /// pcscd sees it, and nothing is asked of the readers meanwhile.
-    pub(super) async fn find_token(&mut self, signing_cert: Option<&[u8]>) -> Result<Box<dyn Token>, HostError> {
-        let mut told = false;
+    ///
+    /// The first look that finds nothing opens the dialog ([`Session::ask_waiting`]) with the
+    /// site's name and what to do, and it follows what the readers hold (no reader, no card, a card
+    /// that will not do); the user's Cancel ends the request at once. So a site never learns
+    /// silently, at the deadline, that there is no reader or which card is in it.
+    pub(super) async fn find_token(
+        &mut self,
+        purpose: Purpose,
+        hash: Option<HashInfo>,
+        signing_cert: Option<&[u8]>,
+    ) -> Result<Box<dyn Token>, HostError> {
+        let mut shown: Option<Wait> = None;
         loop {
             let want = signing_cert.map(<[u8]>::to_vec);
             let providers = self.providers.clone();
@@ -192,14 +234,11 @@ impl<'a> Session<'a> {
             if Instant::now() >= self.deadline {
                 return Err(pending);
             }
-            if !told {
-                let status = if pending.reason == Reason::NoReader {
-                    Status::NoReader
-                } else {
-                    Status::InsertCard
-                };
-                self.status(status).await;
-                told = true;
+            let wait = wait_for(pending.reason);
+            if shown != Some(wait) {
+                let ask = self.ask_waiting(purpose, wait, hash.clone(), None);
+                self.show(&ask).await?;
+                shown = Some(wait);
             }
             if self.watch.is_none() {
                 // Started after the first look that finds nothing, so requests that find their card
@@ -212,10 +251,37 @@ impl<'a> Session<'a> {
                 None => (Arc::new(Notify::new()), CARD_POLL),
             };
             let until = self.deadline.min(Instant::now() + poll);
-            if tokio::time::timeout_at(until.into(), wait.notified()).await.is_err() && until >= self.deadline {
-                return Err(pending);
+            let Some(dialog) = self.dialog.as_mut() else {
+                return Err(HostError::new(Reason::Internal, "no PIN dialog"));
+            };
+            tokio::select! {
+                changed = tokio::time::timeout_at(until.into(), wait.notified()) => {
+                    if changed.is_err() && until >= self.deadline {
+                        return Err(pending);
+                    }
+                }
+                answer = dialog.answer() => match answer? {
+                    Answer::Cancelled => {
+                        return Err(HostError::new(Reason::UserCancelled, "the user cancelled"));
+                    }
+                    // Not an answer to this question (a PIN program that predates `wait`): dropped
+                    // (a PIN is wiped), and the search goes on.
+                    Answer::Pin(_) | Answer::Confirmed => {
+                        tracing::warn!("the PIN program answered a wait: ignored");
+                    }
+                },
             }
         }
+    }
+}
+
+/// What the dialog tells the user to do about a search's verdict.
+fn wait_for(reason: Reason) -> Wait {
+    match reason {
+        Reason::NoReader | Reason::NoPcscService => Wait::NoReader,
+        Reason::UnsupportedCard | Reason::CardError => Wait::UnsupportedCard,
+        Reason::WrongCertificate => Wait::WrongCard,
+        _ => Wait::InsertCard,
     }
 }
 

@@ -39,8 +39,9 @@ const OID_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.10
 
 /// Default allowed difference between the responder's clock and ours (Web eID's default, 15 min).
 pub const DEFAULT_CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);
-/// Default age a response without nextUpdate may have (beyond the skew): 2 minutes, Web eID's
-/// default maximum thisUpdate age; a responder answering live sets thisUpdate to now.
+/// Default age a response's thisUpdate may have (beyond the skew): 2 minutes, Web eID's default
+/// maximum thisUpdate age. A responder answering a request with a nonce live sets thisUpdate to now;
+/// one serving pre-produced responses needs a larger age.
 pub const DEFAULT_MAX_THIS_UPDATE_AGE: Duration = Duration::from_secs(2 * 60);
 /// Default connect, write and read timeout of the HTTP exchange.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -200,7 +201,7 @@ pub enum OcspError {
     /// nextUpdate is earlier than now minus the skew: newer information should be available.
     #[error("the OCSP response is stale (nextUpdate has passed)")]
     NextUpdatePassed,
-    /// No nextUpdate, and thisUpdate is older than the allowed age plus the skew.
+    /// thisUpdate is older than the allowed age plus the skew.
     #[error("the OCSP response is too old (thisUpdate)")]
     ThisUpdateTooOld,
     /// `require_good`: the certificate is revoked.
@@ -460,8 +461,8 @@ impl OcspCheckerBuilder {
         self
     }
 
-    /// Age a response without nextUpdate may have, beyond the skew (default
-    /// [`DEFAULT_MAX_THIS_UPDATE_AGE`]).
+    /// Age a response's thisUpdate may have, beyond the skew (default
+    /// [`DEFAULT_MAX_THIS_UPDATE_AGE`]), whether or not it has a nextUpdate.
     pub fn max_this_update_age(mut self, age: Duration) -> Self {
         self.max_this_update_age = age;
         self
@@ -707,8 +708,8 @@ impl OcspChecker {
         Err(unauthorized.map_or(OcspError::BadSignature, OcspError::UnauthorizedResponder))
     }
 
-    /// §3.2 items 4 and 5, with the skew: thisUpdate not in the future, nextUpdate not past (or,
-    /// without nextUpdate, thisUpdate recent).
+    /// §3.2 items 4 and 5, with the skew, as Web eID checks them: thisUpdate neither in the future
+    /// nor older than the allowed age, nextUpdate (if any) not past.
     fn check_times(&self, single: &SingleResponse, now: SystemTime) -> Result<(), OcspError> {
         let now = unix_seconds(now);
         let skew = secs(self.skew);
@@ -716,28 +717,25 @@ impl OcspChecker {
         if this_update > now.saturating_add(skew) {
             return Err(OcspError::ThisUpdateInFuture);
         }
-        match &single.next_update {
-            Some(next) => {
-                if unix_seconds(to_system_time(next)).saturating_add(skew) < now {
-                    return Err(OcspError::NextUpdatePassed);
-                }
-            }
-            None => {
-                if this_update
-                    .saturating_add(secs(self.max_this_update_age))
-                    .saturating_add(skew)
-                    < now
-                {
-                    return Err(OcspError::ThisUpdateTooOld);
-                }
-            }
+        if this_update
+            .saturating_add(secs(self.max_this_update_age))
+            .saturating_add(skew)
+            < now
+        {
+            return Err(OcspError::ThisUpdateTooOld);
         }
-        Ok(())
+        match &single.next_update {
+            Some(next) if unix_seconds(to_system_time(next)).saturating_add(skew) < now => {
+                Err(OcspError::NextUpdatePassed)
+            }
+            _ => Ok(()),
+        }
     }
 }
 
 /// A delegated responder (§4.2.2.2 third case): issued by `issuer` (name and signature), with
-/// extendedKeyUsage id-kp-OCSPSigning, valid now, and keyUsage (if present) digitalSignature.
+/// extendedKeyUsage id-kp-OCSPSigning, valid now, keyUsage (if present) digitalSignature, and no
+/// critical extension this verifier does not know (RFC 5280 §4.2).
 fn delegated_by(responder: &X509Certificate<'_>, issuer: &X509Certificate<'_>, now: i64) -> bool {
     let issued = cert::names_match(responder, issuer) && cert::signed_by(responder, issuer).unwrap_or(false);
     let ocsp_signing = matches!(responder.extended_key_usage(), Ok(Some(eku)) if eku.value.ocsp_signing);
@@ -746,7 +744,11 @@ fn delegated_by(responder: &X509Certificate<'_>, issuer: &X509Certificate<'_>, n
         Ok(Some(ku)) => ku.value.digital_signature(),
         Err(_) => false,
     };
-    issued && ocsp_signing && usage && cert::check_validity(responder, now).is_ok()
+    issued
+        && ocsp_signing
+        && usage
+        && cert::check_validity(responder, now).is_ok()
+        && cert::check_critical_extensions(responder).is_ok()
 }
 
 fn parse(der: &[u8]) -> Result<X509Certificate<'_>, OcspError> {

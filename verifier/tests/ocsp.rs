@@ -474,13 +474,15 @@ fn an_answer_is_complete_at_its_content_length_even_if_the_server_keeps_the_conn
 #[test]
 fn a_stale_response_is_refused_by_next_update_within_the_skew() {
     // nextUpdate = thisUpdate + 1 day.
-    let r = Responder::start(Signer::Ca, 3, &["-ndays", "1"]);
+    let r = Responder::start(Signer::Ca, 4, &["-ndays", "1"]);
     let at = |offset_secs: u64| {
         r.checker()
             .clock(Arc::new(FixedClock(
                 SystemTime::now() + Duration::from_secs(offset_secs),
             )))
             .clock_skew(Duration::from_secs(600))
+            // As for a responder serving pre-produced responses: thisUpdate may be old.
+            .max_this_update_age(Duration::from_secs(3 * 86_400))
             .build()
             .expect("checker")
     };
@@ -492,6 +494,14 @@ fn a_stale_response_is_refused_by_next_update_within_the_skew() {
         Err(OcspError::NextUpdatePassed)
     );
     assert_eq!(at(2 * 86_400).check(&r.pki.auth_der), Err(OcspError::NextUpdatePassed));
+    // With the default age (2 minutes, plus the skew), an hour-old thisUpdate is too old although
+    // nextUpdate is a day away.
+    let default_age = r
+        .checker()
+        .clock(Arc::new(FixedClock(SystemTime::now() + Duration::from_secs(3600))))
+        .build()
+        .expect("checker");
+    assert_eq!(default_age.check(&r.pki.auth_der), Err(OcspError::ThisUpdateTooOld));
 }
 
 #[test]

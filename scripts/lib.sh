@@ -4,6 +4,8 @@
 EIDLINK_PACKAGES=(pcscd vsmartcard-vpcd libpcsclite-dev pkg-config opensc opensc-pkcs11 pcsc-tools iproute2 procps
     # PKCS#11 tokens for the module tests (host/app/tests/host.rs)
     softhsm2
+    # the OCSP responder of the revocation tests (openssl ocsp) and the browser tests' second site
+    openssl
     # the PIN dialog (egui over X11 + GL) and its tests under Xvfb
     libwayland-dev libxkbcommon-dev xvfb xdotool libx11-xcb1 libxcursor1 libxrandr2 libxi6 libxkbcommon-x11-0
     libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri

@@ -582,3 +582,60 @@ fn the_ocsp_url_is_only_in_the_leaves_and_only_when_asked_for() {
     // Same keys and CA, so the default certificates stay as they were.
     assert_eq!(with.ca_der, default.ca_der);
 }
+
+#[test]
+fn a_designated_responder_configured_by_the_site_may_sign() {
+    // The root signs; the site trusts its certificate as the designated responder.
+    let r = Responder::start(Signer::Root, 1, &[]);
+    let ocsp = r
+        .checker()
+        .responder_certificate(pem(&r.pki.root_der).as_bytes())
+        .build()
+        .expect("checker");
+    assert_eq!(ocsp.check(&r.pki.auth_der), Ok(OcspStatus::Good));
+}
+
+#[test]
+fn responder_errors_and_garbage_are_told_apart_from_no_answer() {
+    let pki = pki_with_ocsp("http://127.0.0.1:1/");
+    let via = |body: Vec<u8>| {
+        OcspChecker::builder()
+            .issuers(pem(&pki.ca_der).as_bytes())
+            .responder_url(&replay_server(body))
+            .build()
+            .expect("checker")
+            .check(&pki.auth_der)
+    };
+    // OCSPResponse { responseStatus tryLater } (RFC 6960 §4.2.1), no responseBytes.
+    assert_eq!(
+        via(vec![0x30, 0x03, 0x0A, 0x01, 0x03]),
+        Err(OcspError::ResponderStatus("tryLater"))
+    );
+    assert_eq!(
+        via(vec![0x30, 0x03, 0x0A, 0x01, 0x06]),
+        Err(OcspError::ResponderStatus("unauthorized"))
+    );
+    assert!(matches!(
+        via(b"<html>not OCSP</html>".to_vec()),
+        Err(OcspError::Malformed(_))
+    ));
+    // An HTTP error is no answer.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/ocsp", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        if let Ok((mut s, _)) = listener.accept() {
+            read_request(&mut s);
+            let _ = s.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    let status = OcspChecker::builder()
+        .issuers(pem(&pki.ca_der).as_bytes())
+        .responder_url(&url)
+        .build()
+        .expect("checker")
+        .check(&pki.auth_der);
+    assert!(
+        matches!(&status, Ok(OcspStatus::Unreachable { reason }) if reason.contains("HTTP 503")),
+        "{status:?}"
+    );
+}

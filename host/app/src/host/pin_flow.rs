@@ -51,13 +51,7 @@ pub(super) async fn pin_flow(
         s.note(token.as_ref(), Some(summary.holder.clone()));
         if info.is_blocked() {
             // Shown before the site is told (no VERIFY is sent).
-            let ask = s.ask_waiting(
-                flow.purpose,
-                Wait::PinBlocked,
-                flow.hash.clone(),
-                Some((&summary.holder, certificate_info(&summary))),
-            );
-            s.tell(&ask).await;
+            tell_blocked(s, flow, &summary).await;
             return Err(HostError::new(
                 Reason::PinBlocked,
                 "the PIN is blocked: unblock it with your PUK code",
@@ -110,13 +104,7 @@ pub(super) async fn pin_flow(
                     error = Some(AskError::WrongPin { tries_left: retries });
                 }
                 Err(CardError::Pin(PinFailure::Wrong { .. } | PinFailure::Blocked)) => {
-                    let ask = s.ask_waiting(
-                        flow.purpose,
-                        Wait::PinBlocked,
-                        flow.hash.clone(),
-                        Some((&summary.holder, certificate_info(&summary))),
-                    );
-                    s.tell(&ask).await;
+                    tell_blocked(s, flow, &summary).await;
                     return Err(HostError::new(
                         Reason::PinBlocked,
                         "the PIN is now blocked: unblock it with your PUK code",
@@ -139,6 +127,13 @@ pub(super) async fn pin_flow(
             }
         }
     }
+}
+
+/// Shows the blocked PIN, with the card's holder and certificate, until the user closes it.
+async fn tell_blocked(s: &mut Session<'_>, flow: &PinFlow<'_>, summary: &eidlink_cert::CertSummary) {
+    let card = Some((summary.holder.as_str(), certificate_info(summary)));
+    let ask = s.ask_waiting(flow.purpose, Wait::PinBlocked, flow.hash.clone(), card);
+    s.tell(&ask).await;
 }
 
 /// The PIN field the dialog shows for `key`.

@@ -47,6 +47,15 @@ pub(crate) fn parse(der: &[u8]) -> Result<X509Certificate<'_>, VerifyError> {
     Ok(cert)
 }
 
+/// [`load_certificates`] for a builder's chained setters: a failure loads nothing and is kept (the
+/// first one) in `error`, for `build()` to report.
+pub(crate) fn load_noting_error(bytes: &[u8], error: &mut Option<ConfigError>) -> Vec<Vec<u8>> {
+    load_certificates(bytes).unwrap_or_else(|e| {
+        error.get_or_insert(e);
+        Vec::new()
+    })
+}
+
 /// Loads certificates from PEM (one or more `CERTIFICATE` blocks; other blocks are ignored) or from a
 /// single DER certificate, and returns their DER. Every certificate must parse.
 pub fn load_certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, ConfigError> {

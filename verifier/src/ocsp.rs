@@ -417,13 +417,7 @@ pub struct OcspCheckerBuilder {
 
 impl OcspCheckerBuilder {
     fn load(&mut self, bytes: &[u8]) -> Vec<Vec<u8>> {
-        match cert::load_certificates(bytes) {
-            Ok(v) => v,
-            Err(e) => {
-                self.error.get_or_insert(e);
-                Vec::new()
-            }
-        }
+        cert::load_noting_error(bytes, &mut self.error)
     }
 
     /// The CA certificate(s) that issue the certificates to check (PEM with one or more, or one DER):

@@ -98,13 +98,7 @@ pub struct TokenVerifierBuilder {
 
 impl TokenVerifierBuilder {
     fn load(&mut self, bytes: &[u8]) -> Vec<Vec<u8>> {
-        match cert::load_certificates(bytes) {
-            Ok(v) => v,
-            Err(e) => {
-                self.error.get_or_insert(e);
-                Vec::new()
-            }
-        }
+        cert::load_noting_error(bytes, &mut self.error)
     }
 
     /// Trusts the CA certificate(s) in `pem_or_der` (PEM with one or more certificates, or one DER

@@ -72,18 +72,7 @@ async fn the_binary_serves_the_login_flow() {
     assert_eq!(health.status(), StatusCode::OK);
 
     // A full login, the nonce bound to the session cookie.
-    let challenge = client.post(format!("{url}api/auth/challenge")).send().await.unwrap();
-    let cookie = challenge.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let nonce = challenge.json::<serde_json::Value>().await.unwrap()["nonce"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (cookie, nonce) = challenge(&client, url).await;
     let origin = url.trim_end_matches('/');
     let login = client
         .post(format!("{url}api/auth/login"))
@@ -95,13 +84,7 @@ async fn the_binary_serves_the_login_flow() {
         .unwrap();
     assert_eq!(login.status(), StatusCode::OK);
     // What the service verified, for the logged-in session (the new cookie of the login).
-    let session = login.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let session = set_cookie(&login);
     let last: serde_json::Value = client
         .get(format!("{url}api/last"))
         .header("cookie", &session)

@@ -224,22 +224,7 @@ async fn the_binary_with_ocsp_refuses_a_revoked_card() {
         &std::fs::read_to_string(&cert).expect("cert"),
         ([127, 0, 0, 1], service_port).into(),
     );
-    let challenge = client
-        .post(format!("{url}api/auth/challenge"))
-        .send()
-        .await
-        .expect("challenge");
-    let cookie = challenge.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let nonce = challenge.json::<serde_json::Value>().await.unwrap()["nonce"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (cookie, nonce) = common::challenge(&client, &url).await;
     let origin = url.trim_end_matches('/');
     let login = client
         .post(format!("{url}api/auth/login"))

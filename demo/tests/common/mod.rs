@@ -194,6 +194,26 @@ pub fn page_module() -> PathBuf {
     .clone()
 }
 
+/// The `name=value` of the cookie a response sets.
+pub fn set_cookie(response: &reqwest::Response) -> String {
+    let header = response.headers()[SET_COOKIE].to_str().expect("ASCII cookie");
+    header.split(';').next().unwrap_or_default().to_owned()
+}
+
+/// `POST /api/auth/challenge` with a bare client (the service run as a program): the session
+/// cookie and the nonce bound to it.
+pub async fn challenge(client: &reqwest::Client, url: &str) -> (String, String) {
+    let response = client
+        .post(format!("{url}api/auth/challenge"))
+        .send()
+        .await
+        .expect("challenge");
+    let cookie = set_cookie(&response);
+    let body: Value = response.json().await.expect("challenge JSON");
+    let nonce = body["nonce"].as_str().expect("nonce").to_owned();
+    (cookie, nonce)
+}
+
 /// A browser: the client plus its session cookie.
 pub struct Browser<'a> {
     pub demo: &'a Demo,

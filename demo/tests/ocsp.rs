@@ -8,39 +8,13 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc;
-use std::time::Duration;
 
 use common::start_configured;
-use eidlink_tests::pki::{index_line, key_pem};
+use eidlink_tests::ocsp::{free_port, OcspResponder, ResponderSpec};
+use eidlink_tests::pki::index_line;
 use eidlink_tests::{Country, LeafKeyType, Pki, PkiSpec};
 use eidlink_verifier::OcspChecker;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-fn pem(der: &[u8]) -> String {
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-        lines.join("\n")
-    )
-}
 
 /// Alice's card with `url` as its certificates' OCSP responder.
 fn card(url: &str) -> Pki {
@@ -50,62 +24,18 @@ fn card(url: &str) -> Pki {
 }
 
 /// `openssl ocsp` signing with the citizen CA's key; killed when dropped.
-struct Responder {
-    child: Child,
-    dir: PathBuf,
-}
+struct Responder(OcspResponder);
 
 impl Responder {
     fn start(pki: &Pki, port: u16, index: &str) -> Responder {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "eidlink-demo-ocsp-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).expect("dir");
-        std::fs::write(dir.join("index.txt"), index).expect("index");
-        std::fs::write(dir.join("ca.pem"), pem(&pki.ca_der)).expect("ca");
-        std::fs::write(dir.join("ca.key"), key_pem(&pki.ca_key).expect("key")).expect("key");
-        let mut child = Command::new("openssl")
-            .current_dir(&dir)
-            .args([
-                "ocsp",
-                "-index",
-                "index.txt",
-                "-CA",
-                "ca.pem",
-                "-rsigner",
-                "ca.pem",
-                "-rkey",
-                "ca.key",
-            ])
-            .args(["-port", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("openssl ocsp");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.starts_with("ACCEPT") {
-                    let _ = tx.send(());
-                }
-            }
-        });
-        let r = Responder { child, dir };
-        rx.recv_timeout(Duration::from_secs(20)).expect("openssl ocsp listens");
-        r
-    }
-}
-
-impl Drop for Responder {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        let spec = ResponderSpec {
+            ca_der: &pki.ca_der,
+            signer: (&pki.ca_der, &pki.ca_key),
+            index,
+            port,
+            extra: &[],
+        };
+        Responder(OcspResponder::start(&spec).unwrap_or_else(|e| panic!("{e}")))
     }
 }
 
@@ -121,7 +51,7 @@ async fn demo_with_ocsp(pki: &Pki) -> common::Demo {
 
 #[tokio::test]
 async fn a_revoked_card_cannot_log_in() {
-    let port = free_port();
+    let port = free_port().expect("port");
     let pki = card(&format!("http://127.0.0.1:{port}/"));
     let index = index_line(&pki.auth_der, Some(("250601000000Z", "keyCompromise"))).expect("index");
     let _responder = Responder::start(&pki, port, &index);
@@ -140,7 +70,7 @@ async fn a_revoked_card_cannot_log_in() {
 
 #[tokio::test]
 async fn a_valid_card_logs_in_but_its_revoked_signing_certificate_cannot_sign() {
-    let port = free_port();
+    let port = free_port().expect("port");
     let pki = card(&format!("http://127.0.0.1:{port}/"));
     let index = index_line(&pki.auth_der, None).expect("index")
         + &index_line(&pki.sign_der, Some(("260101000000Z", "superseded"))).expect("index");
@@ -159,7 +89,7 @@ async fn a_valid_card_logs_in_but_its_revoked_signing_certificate_cannot_sign() 
 
 #[tokio::test]
 async fn an_unreachable_responder_refuses_the_login() {
-    let pki = card(&format!("http://127.0.0.1:{}/", free_port()));
+    let pki = card(&format!("http://127.0.0.1:{}/", free_port().expect("port")));
     let demo = demo_with_ocsp(&pki).await;
     let mut b = demo.browser();
     b.login_with(&pki)
@@ -170,7 +100,7 @@ async fn an_unreachable_responder_refuses_the_login() {
 #[tokio::test]
 async fn without_ocsp_the_service_does_not_ask() {
     // Off by default: certificates naming a dead responder log in as before.
-    let pki = card(&format!("http://127.0.0.1:{}/", free_port()));
+    let pki = card(&format!("http://127.0.0.1:{}/", free_port().expect("port")));
     let demo = start_configured(&[&pki.ca_der], &[], None, |s| s).await;
     assert_eq!(demo.browser().login(&pki).await["holder"], "ALICE SPECIMEN");
 }
@@ -187,13 +117,13 @@ impl Drop for Running {
 
 #[tokio::test]
 async fn the_binary_with_ocsp_refuses_a_revoked_card() {
-    let port = free_port();
+    let port = free_port().expect("port");
     let pki = card(&format!("http://127.0.0.1:{port}/"));
     let index = index_line(&pki.auth_der, Some(("250601000000Z", "keyCompromise"))).expect("index");
     let responder = Responder::start(&pki, port, &index);
-    let ca = responder.dir.join("citizen-ca.der");
+    let ca = responder.0.path("citizen-ca.der");
     std::fs::write(&ca, &pki.ca_der).expect("ca");
-    let cert = responder.dir.join("tls.pem");
+    let cert = responder.0.path("tls.pem");
     let child = Command::new(env!("CARGO_BIN_EXE_eidlink-demo-service"))
         .args(["--listen", "127.0.0.1:0", "--ocsp", "--trust-ca"])
         .arg(&ca)

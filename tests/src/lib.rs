@@ -25,6 +25,7 @@ pub mod handle;
 pub mod idemia;
 pub mod inproc;
 pub mod log;
+pub mod ocsp;
 pub mod pin;
 pub mod pki;
 pub mod softhsm;

@@ -7,22 +7,21 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{mpsc, Arc};
+use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use common::{pem, reissue, set_extension, token_for, NONCE, ORIGIN};
-use eidlink_tests::pki::derive_p384;
+use eidlink_tests::ocsp::{free_port, OcspResponder, ResponderSpec};
+use eidlink_tests::pki::{derive_p384, index_line};
 use eidlink_tests::{Country, LeafKeyType, Pki, PkiSpec};
 use eidlink_verifier::{
     FixedClock, OcspChecker, OcspError, OcspStatus, RevocationReason, TokenAlgorithm, TokenVerifier, UnreachablePolicy,
 };
 use p384::ecdsa::SigningKey;
-use p384::pkcs8::EncodePrivateKey;
 
 /// When the signing certificate is revoked in the responder's index (2025-06-01, keyCompromise).
 const REVOKED_AT: &str = "2025-06-01T00:00:00Z";
@@ -38,40 +37,6 @@ enum Signer {
     Delegated,
     /// A responder certificate the citizen CA issued without id-kp-OCSPSigning.
     DelegatedWithoutEku,
-}
-
-/// A port nobody listens on right now (bound, then released).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-fn scratch_dir() -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "eidlink-ocsp-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
-
-fn key_pem(key: &SigningKey) -> String {
-    key.to_pkcs8_pem(der::pem::LineEnding::LF).expect("pkcs8").to_string()
-}
-
-/// Hex of a certificate's serial as `openssl ca`'s index.txt writes it.
-fn serial_hex(cert_der: &[u8]) -> String {
-    let cert = <x509_cert::Certificate as der::Decode>::from_der(cert_der).expect("cert");
-    hex_upper(cert.tbs_certificate().serial_number().as_bytes())
-}
-
-fn hex_upper(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
 /// The test PKI with `url` in its leaves' AIA.
@@ -118,84 +83,42 @@ fn unlisted_cert(pki: &Pki) -> Vec<u8> {
 }
 
 /// `openssl ocsp` serving the citizen CA's index: the authentication certificate valid, the signing
-/// certificate revoked. Killed (by its own handle) when dropped.
+/// certificate revoked. Killed when dropped.
 struct Responder {
-    child: Child,
+    server: OcspResponder,
     pki: Pki,
     url: String,
-    dir: PathBuf,
 }
 
 impl Responder {
     /// Starts a responder answering `requests` requests, signed by `signer`, with `extra` options.
     fn start(signer: Signer, requests: u32, extra: &[&str]) -> Responder {
-        let port = free_port();
+        let port = free_port().expect("port");
         let url = format!("http://127.0.0.1:{port}/");
         let pki = pki_with_ocsp(&url);
-        let dir = scratch_dir();
-        let write = |name: &str, contents: &[u8]| {
-            let p = dir.join(name);
-            std::fs::write(&p, contents).expect("write");
-            p
-        };
-        let index = format!(
-            "V\t340101000000Z\t\t{}\tunknown\t/CN=auth\nR\t340101000000Z\t250601000000Z,keyCompromise\t{}\tunknown\t/CN=sign\n",
-            serial_hex(&pki.auth_der),
-            serial_hex(&pki.sign_der),
-        );
-        let index = write("index.txt", index.as_bytes());
-        let ca = write("ca.pem", pem(&pki.ca_der).as_bytes());
-        let (rsigner, rkey) = match signer {
-            Signer::Ca => (ca.clone(), write("ca.key", key_pem(&pki.ca_key).as_bytes())),
-            Signer::Root => (
-                write("root.pem", pem(&pki.root_der).as_bytes()),
-                write("root.key", key_pem(&pki.root_key).as_bytes()),
-            ),
+        let index = index_line(&pki.auth_der, None).expect("index")
+            + &index_line(&pki.sign_der, Some(("250601000000Z", "keyCompromise"))).expect("index");
+        let delegated;
+        let (cert, key) = match signer {
+            Signer::Ca => (&pki.ca_der, &pki.ca_key),
+            Signer::Root => (&pki.root_der, &pki.root_key),
             Signer::Delegated | Signer::DelegatedWithoutEku => {
-                let (der, key) = responder_cert(&pki, signer == Signer::Delegated);
-                (
-                    write("responder.pem", pem(&der).as_bytes()),
-                    write("responder.key", key_pem(&key).as_bytes()),
-                )
+                delegated = responder_cert(&pki, signer == Signer::Delegated);
+                (&delegated.0, &delegated.1)
             }
         };
-        let stderr = std::fs::File::create(dir.join("stderr.txt")).expect("stderr file");
-        let mut child = Command::new("openssl")
-            .arg("ocsp")
-            .arg("-index")
-            .arg(&index)
-            .arg("-CA")
-            .arg(&ca)
-            .arg("-rsigner")
-            .arg(&rsigner)
-            .arg("-rkey")
-            .arg(&rkey)
-            .args(["-port", &port.to_string(), "-nrequest", &requests.to_string()])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .expect("openssl ocsp");
-        // OpenSSL 3.0 prints "ACCEPT [::]:<port> PID=..." once it listens.
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.starts_with("ACCEPT") {
-                    let _ = tx.send(());
-                }
-            }
-        });
-        let responder = Responder { child, pki, url, dir };
-        if rx.recv_timeout(Duration::from_secs(20)).is_err() {
-            panic!("openssl ocsp did not start: {}", responder.stderr());
-        }
-        responder
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(self.dir.join("stderr.txt")).unwrap_or_default()
+        let requests = requests.to_string();
+        let mut options = vec!["-nrequest", &requests];
+        options.extend_from_slice(extra);
+        let server = OcspResponder::start(&ResponderSpec {
+            ca_der: &pki.ca_der,
+            signer: (cert, key),
+            index: &index,
+            port,
+            extra: &options,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        Responder { server, pki, url }
     }
 
     /// A checker trusting the PKI's citizen CA, using the certificates' AIA URL.
@@ -204,15 +127,7 @@ impl Responder {
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
-    }
-}
-
-impl Drop for Responder {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        self.server.path(name)
     }
 }
 
@@ -334,7 +249,7 @@ fn a_certificate_missing_from_the_index_is_unknown() {
 
 #[test]
 fn a_closed_port_is_unreachable_and_the_policy_decides() {
-    let url = format!("http://127.0.0.1:{}/", free_port());
+    let url = format!("http://127.0.0.1:{}/", free_port().expect("port"));
     let pki = pki_with_ocsp(&url);
     let ca = pem(&pki.ca_der);
     let refuse = OcspChecker::builder().issuers(ca.as_bytes()).build().expect("checker");
@@ -552,7 +467,7 @@ fn a_configured_responder_url_overrides_the_aia() {
     let r = Responder::start(Signer::Ca, 1, &[]);
     // Certificates naming a dead responder (same keys and serials as the responder's PKI); the
     // configured responder is asked instead.
-    let dead = pki_with_ocsp(&format!("http://127.0.0.1:{}/", free_port()));
+    let dead = pki_with_ocsp(&format!("http://127.0.0.1:{}/", free_port().expect("port")));
     let ocsp = r.checker().responder_url(&r.url).build().expect("checker");
     assert_eq!(ocsp.check(&dead.auth_der), Ok(OcspStatus::Good));
     assert!(matches!(

@@ -6,17 +6,9 @@ import assert from "node:assert/strict";
 import { afterEach, before, beforeEach, describe, it, mock } from "node:test";
 
 import { REQUEST_PORT_NAME } from "../src/config.js";
-import { FakeRuntime, flush } from "./support/fakes.mjs";
+import { FakeRuntime, flush, NONCE, TOKEN } from "./support/fakes.mjs";
 
-const NONCE = "n".repeat(44);
 const HOST_VERSION = "2.0.0+eidlink-0.1.0";
-const TOKEN = {
-  unverifiedCertificate: "MIIC",
-  algorithm: "ES384",
-  signature: "c2ln",
-  format: "web-eid:1.0",
-  appVersion: "eidlink/0.1.0",
-};
 const AUTHENTICATE = { action: "web-eid:authenticate", libraryVersion: "2.0.0", challengeNonce: NONCE };
 
 /** The background's end of a runtime port a content script opened. */

@@ -6,16 +6,8 @@ import { describe, it } from "node:test";
 import { createClient } from "../page/eidlink.js";
 import { handleRequest } from "../src/actions.js";
 import { EXTENSION_VERSION } from "../src/config.js";
-import { FakeRuntime, FakeWindow, loadContentScript } from "./support/fakes.mjs";
+import { FakeRuntime, FakeWindow, loadContentScript, NONCE, TOKEN } from "./support/fakes.mjs";
 
-const NONCE = "n".repeat(44);
-const TOKEN = {
-  unverifiedCertificate: "MIIC",
-  algorithm: "ES384",
-  signature: "c2ln",
-  format: "web-eid:1.0",
-  appVersion: "eidlink/0.1.0",
-};
 
 /**
  * A page at `origin` with the content script, whose messages go to handleRequest the way

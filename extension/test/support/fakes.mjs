@@ -9,6 +9,18 @@ import { fileURLToPath } from "node:url";
 
 export const EXTENSION_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
+/** A challenge nonce of the shortest length the protocol allows (44 characters). */
+export const NONCE = "n".repeat(44);
+
+/** An authentication token as the host answers it (its contents are not checked here). */
+export const TOKEN = Object.freeze({
+  unverifiedCertificate: "MIIC",
+  algorithm: "ES384",
+  signature: "c2ln",
+  format: "web-eid:1.0",
+  appVersion: "eidlink/0.1.0",
+});
+
 /** Lets queued callbacks (setImmediate, promise jobs) run; not affected by mock timers. */
 export async function flush(rounds = 5) {
   for (let i = 0; i < rounds; i++) await new Promise((resolve) => setImmediate(resolve));

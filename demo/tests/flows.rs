@@ -317,13 +317,7 @@ async fn the_signing_certificate_must_be_the_logged_in_persons() {
         .await
         .assert_refused(422, "UNSUPPORTED_ALGORITHM", None);
     // Nothing was left pending by the refusals.
-    let fake = json!({
-        "signature": b64(&[1u8; 96]),
-        "signatureAlgorithm": {"cryptoAlgorithm": "ECC", "hashFunction": "SHA-384", "paddingScheme": "NONE"},
-    });
-    b.post("/api/sign/finish", &fake)
-        .await
-        .assert_refused(409, "NO_PENDING_SIGNATURE", None);
+    assert_nothing_pending(&mut b).await;
 }
 
 #[tokio::test]
@@ -503,13 +497,18 @@ async fn an_authentication_certificate_cannot_sign_the_contract() {
             a.text
         );
         // Nothing is pending; the signing certificate still works.
-        let fake = json!({
-            "signature": b64(&[1u8; 96]),
-            "signatureAlgorithm": {"cryptoAlgorithm": "ECC", "hashFunction": "SHA-384", "paddingScheme": "NONE"},
-        });
-        b.post("/api/sign/finish", &fake)
-            .await
-            .assert_refused(409, "NO_PENDING_SIGNATURE", None);
+        assert_nothing_pending(&mut b).await;
         assert_eq!(b.prepare(pki, "fr").await.status, StatusCode::OK);
     }
+}
+
+/// A signature sent now finds nothing prepared to finish.
+async fn assert_nothing_pending(b: &mut Browser<'_>) {
+    let fake = json!({
+        "signature": b64(&[1u8; 96]),
+        "signatureAlgorithm": {"cryptoAlgorithm": "ECC", "hashFunction": "SHA-384", "paddingScheme": "NONE"},
+    });
+    b.post("/api/sign/finish", &fake)
+        .await
+        .assert_refused(409, "NO_PENDING_SIGNATURE", None);
 }

@@ -301,6 +301,9 @@ for (const name of BROWSERS) {
       const nonce = newNonce();
       const { reply } = await rawCall(frame, { action: 'web-eid:authenticate', libraryVersion: '2.0.0', challengeNonce: nonce });
       assert.equal(reply?.action, 'web-eid:authenticate-success', JSON.stringify(reply));
+      // The dialog named the frame's site and was told which page embeds it ("embedded in").
+      const ask = user.asks().filter((a) => a.origin === site.other).at(-1);
+      assert.equal(ask?.top_origin, site.hosting, JSON.stringify(ask));
 
       // The token is bound to the frame's origin, as the real verifier checks it, and not the page's.
       const { action: _a, ...token } = reply;

@@ -248,6 +248,13 @@ export class HostUser {
     return readFileSync(this.dialogLog, 'utf8').split('\n').filter((l) => l.startsWith('PID '));
   }
 
+  /** The asks the scripted dialog was sent, in order (its record holds every line it received). */
+  asks() {
+    if (!existsSync(this.dialogLog)) return [];
+    return readFileSync(this.dialogLog, 'utf8').split('\n').filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l)).filter((r) => r.type === 'ask');
+  }
+
   history() {
     const file = path.join(this.data, 'eidlink/history.jsonl');
     return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];

@@ -619,7 +619,16 @@ fn no_smart_card_service() {
     assert!(message.contains("smart card service is not running"), "{reply}");
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
     assert!(home.pin_asks().is_empty());
-    assert_eq!(home.waits(), vec!["no_reader".to_owned()]);
+    // This build's host uses this home's config, whose dialog is the scripted one; a host under
+    // test elsewhere (`eidlink-host.exe` under Wine, installer/windows/wine-test.sh) reads its
+    // config where Windows keeps it, and shows its own dialog.
+    if std::env::var_os("EIDLINK_TEST_HOST").is_none() {
+        assert_eq!(
+            home.waits(),
+            vec!["no_reader".to_owned()],
+            "the dialog said to connect a reader"
+        );
+    }
 }
 
 /// The real PIN dialog (`eidlink-pin`, found next to the host as in a real install) under a private

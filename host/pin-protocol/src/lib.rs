@@ -8,6 +8,8 @@
 //! (false), `top_origin` (none).
 //! No I/O here: lines in, lines out.
 
+pub mod lines;
+
 use std::borrow::Cow;
 use std::fmt;
 

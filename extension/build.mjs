@@ -34,7 +34,10 @@ export function build(outDir = path.join(HERE, "dist")) {
     const dir = path.join(outDir, browser);
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
-    for (const { name, data } of files) fs.writeFileSync(path.join(dir, name), data);
+    for (const { name, data } of files) {
+      fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+      fs.writeFileSync(path.join(dir, name), data);
+    }
     const archivePath = path.join(outDir, archive);
     fs.writeFileSync(archivePath, zip(files));
     archives.push(archivePath);

@@ -1,6 +1,7 @@
 // ESLint flat config. The globals each file may use are part of the design: the protocol logic
 // (src/ except the browser glue) gets only what node and browsers both have, so it stays testable
-// in node; only background.js and content.js see the browser and chrome.*.
+// in node; only background.js, content.js and options.js see the browser and chrome.* (cardlogin.js,
+// the options page's logic, is given the document and the namespaces by options.js).
 import js from "@eslint/js";
 import globals from "globals";
 
@@ -28,6 +29,10 @@ export default [
   {
     files: ["src/background.js"],
     languageOptions: { globals: { ...portable, AbortController: "readonly", chrome: "readonly" } },
+  },
+  {
+    files: ["src/options.js"],
+    languageOptions: { globals: { ...portable, document: "readonly", chrome: "readonly" } },
   },
   {
     files: ["src/content.js"],

@@ -9,7 +9,7 @@ import { describe, it } from "node:test";
 import { TARGETS, build, buildFiles } from "../build.mjs";
 import { EIDLINK_VERSION, EXTENSION_VERSION, PROTOCOL_VERSION } from "../src/config.js";
 import { parseSemver } from "../src/protocol.js";
-import { CHROMIUM_ID, CHROMIUM_KEY, FILES, GECKO_ID, manifest } from "../tools/manifest.mjs";
+import { CHROMIUM_ID, CHROMIUM_KEY, EXTENSION_PAGES_CSP, FILES, GECKO_ID, LOCALES, manifest } from "../tools/manifest.mjs";
 import { unzip, zip } from "../tools/zip.mjs";
 import { EXTENSION_DIR } from "./support/fakes.mjs";
 
@@ -39,6 +39,9 @@ describe("manifests", () => {
         },
       ]);
       assert.equal(m.version, "2.0.0");
+      assert.equal(m.default_locale, "en");
+      assert.deepEqual(m.options_ui, { page: "options.html", open_in_tab: false });
+      assert.deepEqual(m.content_security_policy, { extension_pages: EXTENSION_PAGES_CSP });
     }
     assert.equal(chromium.key, CHROMIUM_KEY);
     assert.deepEqual(chromium.background, { service_worker: "background.js", type: "module" });
@@ -48,6 +51,38 @@ describe("manifests", () => {
     assert.equal(firefox.browser_specific_settings.gecko.id, GECKO_ID);
     assert.equal(GECKO_ID, "eidlink@eidlink.org");
     assert.throws(() => manifest("safari"));
+  });
+
+  it("Firefox offers pkcs11 as an optional permission only; Chromium does not know it at all", () => {
+    const firefox = manifest("firefox");
+    assert.deepEqual(firefox.optional_permissions, ["pkcs11"]);
+    assert.ok(!firefox.permissions.includes("pkcs11"), "never asked at install");
+    const chromium = manifest("chromium");
+    assert.equal(chromium.optional_permissions, undefined);
+    assert.doesNotMatch(JSON.stringify(chromium), /pkcs11/);
+  });
+
+  it("the extension pages run only the extension's own files", () => {
+    const directives = new Map(
+      EXTENSION_PAGES_CSP.split(";").map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name, values]),
+    );
+    assert.deepEqual(directives.get("default-src"), ["'none'"]);
+    assert.deepEqual(directives.get("script-src"), ["'self'"]);
+    assert.deepEqual(directives.get("style-src"), ["'self'"]);
+    assert.doesNotMatch(EXTENSION_PAGES_CSP, /unsafe|https?:|\*/);
+  });
+
+  it("ship every file the options page loads, and a messages.json per language", () => {
+    const html = fs.readFileSync(path.join(EXTENSION_DIR, "src/options.html"), "utf8");
+    for (const [, file] of html.matchAll(/(?:src|href)="([^"]+)"/g)) assert.ok(FILES.includes(file), file);
+    const imported = new Set(["options.js"]);
+    for (const file of imported) {
+      const source = fs.readFileSync(path.join(EXTENSION_DIR, "src", file), "utf8");
+      for (const [, name] of source.matchAll(/from "\.\/([\w.-]+)"/g)) imported.add(name);
+    }
+    for (const file of imported) assert.ok(FILES.includes(file), file);
+    for (const language of LOCALES) assert.ok(FILES.includes(`_locales/${language}/messages.json`), language);
+    for (const file of FILES) assert.ok(fs.existsSync(path.join(EXTENSION_DIR, "src", file)), file);
   });
 
   it("ship every module background.js imports", () => {
@@ -98,7 +133,10 @@ describe("build", () => {
         const entries = unzip(fs.readFileSync(path.join(one, archive)));
         const names = entries.map((e) => e.name);
         assert.deepEqual(names, [...names].sort());
-        assert.deepEqual(names, fs.readdirSync(path.join(one, browser)).sort());
+        const unpacked = fs
+          .readdirSync(path.join(one, browser), { recursive: true })
+          .filter((name) => fs.statSync(path.join(one, browser, name)).isFile());
+        assert.deepEqual(names, unpacked.sort());
         for (const e of entries) {
           assert.ok(e.data.equals(fs.readFileSync(path.join(one, browser, e.name))), e.name);
           assert.deepEqual([e.date, e.time, e.mode], [0x21, 0, 0o100644], e.name);

@@ -1,5 +1,6 @@
 // The per-browser manifests, generated from one base (the only differences are the background key,
-// the Chromium "key"/version_name/minimum version and Firefox's gecko settings).
+// the Chromium "key"/version_name/minimum version, and Firefox's gecko settings and its optional
+// "pkcs11" permission, which Chromium does not know).
 
 import { EXTENSION_VERSION, PROTOCOL_VERSION } from "../src/config.js";
 
@@ -12,8 +13,33 @@ export const CHROMIUM_KEY =
 export const CHROMIUM_ID = "ccnigmgcdcaomdokminffignfkmonapb";
 export const GECKO_ID = "eidlink@eidlink.org";
 
-/** Files of the extension, copied flat from src/ (background.js imports its siblings). */
-export const FILES = ["actions.js", "background.js", "config.js", "content.js", "limits.js", "native.js", "protocol.js"];
+/** The languages of the extension's own texts (src/_locales/<language>/messages.json). */
+export const LOCALES = ["de", "en", "fr", "nl"];
+
+/**
+ * Files of the extension, copied from src/ with their paths (background.js and options.js import
+ * their siblings; the texts are in _locales/, where browsers' i18n API reads them).
+ */
+export const FILES = [
+  ...LOCALES.map((language) => `_locales/${language}/messages.json`),
+  "actions.js",
+  "background.js",
+  "cardlogin.js",
+  "config.js",
+  "content.js",
+  "limits.js",
+  "native.js",
+  "options.css",
+  "options.html",
+  "options.js",
+  "protocol.js",
+];
+
+/**
+ * The extension's pages (the options page) run only files of the extension: no remote script, no
+ * inline script or style, nothing fetched.
+ */
+export const EXTENSION_PAGES_CSP = "default-src 'none'; script-src 'self'; style-src 'self'";
 
 const base = {
   manifest_version: 3,
@@ -21,7 +47,13 @@ const base = {
   description: "Log in and sign with your eID card on websites that use Web eID.",
   // Browsers take only dotted integers here; the full semver is EXTENSION_VERSION.
   version: PROTOCOL_VERSION,
+  // The texts of the options page (chrome.i18n); the browser's language picks one of LOCALES.
+  default_locale: "en",
   permissions: ["nativeMessaging"],
+  content_security_policy: { extension_pages: EXTENSION_PAGES_CSP },
+  // Both builds have the page; its card-login part shows only where the manifest offers the
+  // optional "pkcs11" permission (Firefox).
+  options_ui: { page: "options.html", open_in_tab: false },
   content_scripts: [
     {
       // https pages; and every http page, so a site on plain http gets ERR_WEBEID_CONTEXT_INSECURE
@@ -53,6 +85,10 @@ export function manifest(browser) {
       return {
         ...base,
         background: { scripts: ["background.js"], type: "module" },
+        // Firefox's pkcs11 API, to load eidlink's PKCS#11 module for sites that ask for a TLS
+        // client certificate. Optional: never asked at install, only when the user clicks the
+        // options page's button (permissions.request needs that click).
+        optional_permissions: ["pkcs11"],
         browser_specific_settings: {
           gecko: {
             id: GECKO_ID,

@@ -12,6 +12,7 @@ use eidlink_core::{
 };
 use zeroize::Zeroizing;
 
+use crate::register::pkcs11::{self as module_reg, NssChange, PolicyChange, PolicyRemoval};
 use crate::register::{self, Browser, RegisterError, UserDirs};
 use eidlink_cert::CertError;
 
@@ -40,9 +41,11 @@ enum Command {
     Diagnose,
     /// Check a Web eID authentication token as a website's server does (origin, nonce, trusted CAs).
     VerifyToken(VerifyArgs),
-    /// Register the native host with browsers (writes their native-messaging manifests).
+    /// Register the native host and the PKCS#11 module with browsers (native-messaging manifests;
+    /// Firefox's PKCS#11 manifest and, with --system, its SecurityDevices policy; the user's NSS
+    /// database for Chromium and Chrome; p11-kit).
     Install(RegisterArgs),
-    /// Remove the native host's registrations.
+    /// Remove the native host's and the PKCS#11 module's registrations.
     Uninstall(RegisterArgs),
 }
 
@@ -63,7 +66,49 @@ struct RegisterArgs {
     /// The host program the manifests point at; default: eidlink-host next to this program.
     #[arg(long)]
     host: Option<PathBuf>,
+    /// Only these registrations (repeatable); default: every one that applies to the scope and
+    /// browsers (with --profile-dir, the native-messaging manifests only).
+    #[arg(long, value_enum)]
+    only: Vec<Part>,
+    /// The PKCS#11 module to register; default: the one next to this program (the packaged one
+    /// for /usr/bin/eidlink).
+    #[arg(long)]
+    pkcs11_module: Option<PathBuf>,
+    /// The NSS database for Chromium and Chrome; default: $XDG_DATA_HOME/pki/nssdb when it
+    /// exists, else ~/.pki/nssdb.
+    #[arg(long, requires = "user", conflicts_with = "system")]
+    nssdb: Option<PathBuf>,
 }
+
+/// One kind of registration `install` and `uninstall` handle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Part {
+    /// The native host's manifests (each browser's).
+    NativeMessaging,
+    /// Firefox's PKCS#11 native manifest (the extension's pkcs11 API loads the module with it).
+    FirefoxPkcs11,
+    /// Firefox's SecurityDevices policy in policies.json (--system, Linux).
+    FirefoxPolicy,
+    /// The module in the user's NSS database, which Chromium and Chrome read (--user, Linux).
+    Nssdb,
+    /// The p11-kit module file (Linux).
+    P11Kit,
+}
+
+impl Part {
+    fn name(self) -> &'static str {
+        match self {
+            Self::NativeMessaging => "native-messaging",
+            Self::FirefoxPkcs11 => "firefox-pkcs11",
+            Self::FirefoxPolicy => "firefox-policy",
+            Self::Nssdb => "nssdb",
+            Self::P11Kit => "p11-kit",
+        }
+    }
+}
+
+/// Linux (and the BSDs): where the policy, NSS database and p11-kit registrations exist.
+const NSS_SYSTEM: bool = cfg!(all(unix, not(target_os = "macos")));
 
 #[derive(Debug, Args)]
 struct VerifyArgs {
@@ -310,9 +355,187 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), CliError> {
     }
 }
 
-/// `verify-token`: the checks of protocol.md §4 with the given trust, printing who authenticated.
-/// `install` / `uninstall`: one line per browser saying what was done.
+/// `install` / `uninstall`: one line per registration saying what was done, the path last.
 fn registration(args: RegisterArgs, install: bool, out: &mut dyn Write) -> Result<(), CliError> {
+    let parts = parts(&args)?;
+    let io = |e: std::io::Error| CliError::Io(e.to_string());
+    let dirs = if args.user { Some(UserDirs::current()?) } else { None };
+    if parts.contains(&Part::NativeMessaging) {
+        native_messaging(&args, dirs.as_ref(), install, out)?;
+    }
+    let module_parts: Vec<Part> = parts.into_iter().filter(|p| *p != Part::NativeMessaging).collect();
+    if module_parts.is_empty() {
+        return Ok(());
+    }
+    let module = if install {
+        let module = args.pkcs11_module.clone().or_else(module_reg::default_module);
+        match module.map(|m| std::path::absolute(&m).unwrap_or(m)) {
+            Some(m) if m.is_file() => Some(m),
+            other => {
+                let what = other.map_or("eidlink's PKCS#11 module".to_owned(), |m| m.display().to_string());
+                writeln!(
+                    out,
+                    "PKCS#11 module: NOT registered with Firefox, NSS or p11-kit, the module is missing \
+                     (build eidlink-pkcs11-module, or give --pkcs11-module PATH): {what}"
+                )
+                .map_err(io)?;
+                return Ok(());
+            }
+        }
+    } else {
+        None
+    };
+    // Each registration is tried even when another failed; any failure fails the command at the end.
+    let mut failed = None;
+    for part in module_parts {
+        let (what, result) = module_part(part, dirs.as_ref(), &args, module.as_deref());
+        let line = match result {
+            Ok(line) => line,
+            Err(e @ RegisterError::ToolMissing(_)) => format!("NOT registered: {e}"),
+            Err(e) => {
+                let line = format!("FAILED: {e}");
+                failed = Some(e);
+                line
+            }
+        };
+        writeln!(out, "{what}: {line}").map_err(io)?;
+    }
+    failed.map_or(Ok(()), |e| Err(e.into()))
+}
+
+/// The registrations asked for (`--only`), or every one that applies.
+fn parts(args: &RegisterArgs) -> Result<Vec<Part>, CliError> {
+    if !args.only.is_empty() {
+        for p in &args.only {
+            let fits = match p {
+                Part::NativeMessaging | Part::FirefoxPkcs11 => true,
+                Part::FirefoxPolicy => args.system && NSS_SYSTEM,
+                Part::Nssdb => args.user && NSS_SYSTEM,
+                Part::P11Kit => NSS_SYSTEM,
+            };
+            if !fits {
+                return Err(CliError::Input(format!(
+                    "--only {}: not a registration of this scope or system (firefox-policy is --system, nssdb \
+                     is --user, both and p11-kit are Linux only)",
+                    p.name()
+                )));
+            }
+        }
+        return Ok(args.only.clone());
+    }
+    let mut parts = vec![Part::NativeMessaging];
+    if args.profile_dir.is_some() {
+        // A throwaway Chromium profile: the module's registrations are not per profile (an NSS
+        // database given with --nssdb is the exception).
+        if args.nssdb.is_some() {
+            parts.push(Part::Nssdb);
+        }
+        return Ok(parts);
+    }
+    let firefox = args.browser.is_empty() || args.browser.contains(&Browser::Firefox);
+    let chromium = args.browser.is_empty() || args.browser.iter().any(|b| *b != Browser::Firefox);
+    if firefox {
+        parts.push(Part::FirefoxPkcs11);
+        if args.system && NSS_SYSTEM {
+            parts.push(Part::FirefoxPolicy);
+        }
+    }
+    if chromium && args.user && NSS_SYSTEM {
+        parts.push(Part::Nssdb);
+    }
+    if args.browser.is_empty() && NSS_SYSTEM {
+        parts.push(Part::P11Kit);
+    }
+    Ok(parts)
+}
+
+/// One module registration: what it is, and the rest of its line (the path last) or its error.
+fn module_part(
+    part: Part,
+    dirs: Option<&UserDirs>,
+    args: &RegisterArgs,
+    module: Option<&std::path::Path>,
+) -> (&'static str, Result<String, RegisterError>) {
+    let verb = |done: bool| if done { "removed" } else { "was not registered:" };
+    match part {
+        // (The native-messaging part never comes here: `registration` handles it with the browsers.)
+        Part::FirefoxPkcs11 | Part::NativeMessaging => {
+            let dir = dirs.map_or_else(module_reg::firefox_system_dir, module_reg::firefox_user_dir);
+            let result = match module {
+                Some(m) => module_reg::install_firefox_manifest(&dir, m).map(|p| format!("registered {}", p.display())),
+                None => module_reg::uninstall_firefox_manifest(&dir)
+                    .map(|done| format!("{} {}", verb(done), module_reg::firefox_manifest_path(&dir).display())),
+            };
+            ("Firefox PKCS#11 module", result)
+        }
+        Part::FirefoxPolicy => {
+            let dir = module_reg::policies_dir();
+            let file = module_reg::policies_path(&dir);
+            let result = match module {
+                Some(m) => module_reg::add_security_device(&dir, m).map(|c| {
+                    let how = match c {
+                        PolicyChange::Created => "created with",
+                        PolicyChange::Added => "added",
+                        PolicyChange::Updated => "updated",
+                        PolicyChange::Unchanged => "already has",
+                    };
+                    format!("{how} {} in {}", module_reg::NSS_MODULE_NAME, file.display())
+                }),
+                None => module_reg::remove_security_device(&dir).map(|r| match r {
+                    PolicyRemoval::NotThere => format!("was not registered: {}", file.display()),
+                    PolicyRemoval::Removed => {
+                        format!("removed {} from {}", module_reg::NSS_MODULE_NAME, file.display())
+                    }
+                    PolicyRemoval::RemovedFile => format!("removed {}", file.display()),
+                }),
+            };
+            ("Firefox policy SecurityDevices", result)
+        }
+        Part::Nssdb => {
+            let db = match (&args.nssdb, dirs) {
+                (Some(db), _) => db.clone(),
+                (None, Some(d)) => module_reg::default_nssdb(d),
+                (None, None) => return ("NSS database", Err(RegisterError::NoHome)),
+            };
+            let result = match module {
+                Some(m) => module_reg::nss_add(&db, m).map(|c| match c {
+                    NssChange::Added { created: true } => {
+                        format!("created, {} added: {}", module_reg::NSS_MODULE_NAME, db.display())
+                    }
+                    NssChange::Added { created: false } => {
+                        format!("{} added: {}", module_reg::NSS_MODULE_NAME, db.display())
+                    }
+                    NssChange::Replaced(old) => format!(
+                        "{} replaced (it named {}): {}",
+                        module_reg::NSS_MODULE_NAME,
+                        old.display(),
+                        db.display()
+                    ),
+                    NssChange::Unchanged => format!("{} already there: {}", module_reg::NSS_MODULE_NAME, db.display()),
+                }),
+                None => module_reg::nss_delete(&db).map(|done| format!("{} {}", verb(done), db.display())),
+            };
+            ("NSS database (Chromium, Chrome)", result)
+        }
+        Part::P11Kit => {
+            let dir = dirs.map_or_else(module_reg::p11kit_system_dir, module_reg::p11kit_user_dir);
+            let result = match module {
+                Some(m) => module_reg::install_p11kit(&dir, m).map(|p| format!("registered {}", p.display())),
+                None => module_reg::uninstall_p11kit(&dir)
+                    .map(|done| format!("{} {}", verb(done), module_reg::p11kit_path(&dir).display())),
+            };
+            ("p11-kit", result)
+        }
+    }
+}
+
+/// The native host's manifests: one line per browser.
+fn native_messaging(
+    args: &RegisterArgs,
+    dirs: Option<&UserDirs>,
+    install: bool,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
     let browsers: Vec<Browser> = if args.browser.is_empty() {
         // Firefox has no per-profile directory: with --profile-dir, "all" means the Chromium family.
         Browser::ALL
@@ -322,7 +545,6 @@ fn registration(args: RegisterArgs, install: bool, out: &mut dyn Write) -> Resul
     } else {
         args.browser.clone()
     };
-    let dirs = if args.user { Some(UserDirs::current()?) } else { None };
     let host = match (&args.host, install) {
         (Some(h), _) => Some(h.clone()),
         (None, true) => Some(
@@ -333,7 +555,7 @@ fn registration(args: RegisterArgs, install: bool, out: &mut dyn Write) -> Resul
     };
     let io = |e: std::io::Error| CliError::Io(e.to_string());
     for b in browsers {
-        let dir = match &dirs {
+        let dir = match dirs {
             Some(d) => b.user_dir(d, args.profile_dir.as_deref())?,
             None => b.system_dir().to_owned(),
         };
@@ -353,6 +575,7 @@ fn registration(args: RegisterArgs, install: bool, out: &mut dyn Write) -> Resul
     Ok(())
 }
 
+/// `verify-token`: the checks of protocol.md §4 with the given trust, printing who authenticated.
 fn verify_token(args: VerifyArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let read = |path: &PathBuf| std::fs::read(path).map_err(|e| CliError::Io(format!("{}: {e}", path.display())));
     let token = if args.token.as_os_str() == "-" {

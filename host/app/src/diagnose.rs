@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 use eidlink_core::{discover, CertificateKind, Found};
 
+use crate::register::pkcs11::{self as module_reg, ModuleStatus};
 use crate::register::{self, Browser, Status, UserDirs};
 
 /// Writes the report.
@@ -57,6 +58,7 @@ pub fn run(out: &mut dyn Write) -> io::Result<()> {
     cards(out, &config)?;
     modules(out, &config)?;
     registrations(out)?;
+    module_registrations(out)?;
     Ok(())
 }
 
@@ -138,6 +140,69 @@ fn registrations(out: &mut dyn Write) -> io::Result<()> {
                 Status::Ok { manifest, host } => format!("ok: {} -> {}", manifest.display(), host.display()),
             };
             writeln!(out, "  {} ({scope}): {state}", b.name())?;
+        }
+    }
+    Ok(())
+}
+
+/// Each registration of eidlink's PKCS#11 module: present, absent, broken or naming another
+/// module than this eidlink's.
+fn module_registrations(out: &mut dyn Write) -> io::Result<()> {
+    let expected = module_reg::default_module();
+    let shown = match &expected {
+        Some(m) if m.is_file() => m.display().to_string(),
+        Some(m) => format!("{} (missing)", m.display()),
+        None => "unknown".to_owned(),
+    };
+    writeln!(out, "PKCS#11 module registrations (this eidlink's module: {shown}):")?;
+    let user = UserDirs::current().ok();
+    let expected = expected.as_deref();
+    let line = |out: &mut dyn Write, what: &str, scope: &str, status: ModuleStatus| {
+        writeln!(out, "  {what} ({scope}): {}", status.describe(expected))
+    };
+    line(
+        out,
+        "Firefox PKCS#11 manifest",
+        "system",
+        module_reg::check_firefox_manifest(&module_reg::firefox_system_dir()),
+    )?;
+    if let Some(u) = &user {
+        line(
+            out,
+            "Firefox PKCS#11 manifest",
+            "user",
+            module_reg::check_firefox_manifest(&module_reg::firefox_user_dir(u)),
+        )?;
+    }
+    if cfg!(all(unix, not(target_os = "macos"))) {
+        line(
+            out,
+            "Firefox policy SecurityDevices",
+            "system",
+            module_reg::check_security_device(&module_reg::policies_dir()),
+        )?;
+        if let Some(u) = &user {
+            let db = module_reg::default_nssdb(u);
+            line(
+                out,
+                "NSS database (Chromium, Chrome)",
+                "user",
+                module_reg::nss_check(&db),
+            )?;
+        }
+        line(
+            out,
+            "p11-kit",
+            "system",
+            module_reg::check_p11kit(&module_reg::p11kit_system_dir()),
+        )?;
+        if let Some(u) = &user {
+            line(
+                out,
+                "p11-kit",
+                "user",
+                module_reg::check_p11kit(&module_reg::p11kit_user_dir(u)),
+            )?;
         }
     }
     Ok(())

@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub mod pkcs11;
+
 /// The host name the extension passes to `connectNative`.
 pub const HOST_NAME: &str = "org.eidlink.host";
 /// The Chromium extension id, fixed by the manifest's `key` (extension/README.md).
@@ -256,6 +258,25 @@ pub enum RegisterError {
         /// The error.
         source: io::Error,
     },
+    /// A `policies.json` eidlink will not edit (it is not the JSON object Firefox reads).
+    #[error("{path}: {why}")]
+    Policies {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// A tool eidlink runs is not installed.
+    #[error("{0} not found (it is in Debian's libnss3-tools)")]
+    ToolMissing(&'static str),
+    /// A tool eidlink ran failed.
+    #[error("{command}: {why}")]
+    Tool {
+        /// The command line.
+        command: String,
+        /// Its exit status and what it said.
+        why: String,
+    },
     /// A file system error, with the path.
     #[error("{path}: {source}")]
     Io {
@@ -306,20 +327,31 @@ pub fn install(browser: Browser, dir: &Path, host: &Path) -> Result<PathBuf, Reg
     if !is_executable(&host) {
         return Err(RegisterError::BadHost(host));
     }
-    std::fs::create_dir_all(dir).map_err(io_at(dir))?;
     let path = Browser::manifest_path(dir);
     let mut json = serde_json::to_string_pretty(&browser.manifest(&host)).map_err(|e| RegisterError::Io {
         path: path.clone(),
         source: e.into(),
     })?;
     json.push('\n');
-    // Written beside and renamed, so a browser never reads half a manifest.
-    let tmp = dir.join(format!(".{HOST_NAME}.json.tmp"));
-    std::fs::write(&tmp, json).map_err(io_at(&tmp))?;
-    std::fs::rename(&tmp, &path).map_err(io_at(&path))?;
+    write_atomic(&path, json.as_bytes())?;
     #[cfg(windows)]
     windows_registry::register(browser, dir, &path)?;
     Ok(path)
+}
+
+/// Writes `path` (and the directories on the way), beside and renamed, so that a browser never
+/// reads half a file.
+fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), RegisterError> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(RegisterError::Io {
+            path: path.to_owned(),
+            source: io::Error::new(io::ErrorKind::InvalidInput, "not a file path"),
+        });
+    };
+    std::fs::create_dir_all(dir).map_err(io_at(dir))?;
+    let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
+    std::fs::write(&tmp, contents).map_err(io_at(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io_at(path))
 }
 
 /// Removes our manifest from `dir` (on Windows also the registry keys naming it); returns whether
@@ -422,14 +454,19 @@ mod windows_registry {
 
     use super::{Browser, RegisterError};
 
+    /// `%ProgramData%\eidlink`: what `--system` writes lives under it, and `HKLM` names it.
+    pub(super) fn system_root() -> PathBuf {
+        let data = std::env::var_os("ProgramData").map_or_else(|| PathBuf::from(r"C:\ProgramData"), PathBuf::from);
+        data.join("eidlink")
+    }
+
     /// `%ProgramData%\eidlink\NativeMessagingHosts`.
     pub(super) fn system_base() -> PathBuf {
-        let data = std::env::var_os("ProgramData").map_or_else(|| PathBuf::from(r"C:\ProgramData"), PathBuf::from);
-        data.join("eidlink").join("NativeMessagingHosts")
+        system_root().join("NativeMessagingHosts")
     }
 
     fn hive(dir: &Path) -> (RegKey, &'static str) {
-        if dir.starts_with(system_base()) {
+        if dir.starts_with(system_root()) {
             (RegKey::predef(HKEY_LOCAL_MACHINE), "HKLM")
         } else {
             (RegKey::predef(HKEY_CURRENT_USER), "HKCU")
@@ -442,35 +479,50 @@ mod windows_registry {
     }
 
     pub(super) fn register(browser: Browser, dir: &Path, manifest: &Path) -> Result<(), RegisterError> {
+        set_default(dir, &browser.registry_key(), manifest)
+    }
+
+    /// Sets the default value of `key` (in the hive of `dir`) to `manifest`'s path.
+    pub(super) fn set_default(dir: &Path, key: &str, manifest: &Path) -> Result<(), RegisterError> {
         let (root, name) = hive(dir);
-        let key = browser.registry_key();
-        let (k, _) = root.create_subkey(&key).map_err(error(name, &key))?;
+        let (k, _) = root.create_subkey(key).map_err(error(name, key))?;
         k.set_value("", &manifest.display().to_string())
-            .map_err(error(name, &key))
+            .map_err(error(name, key))
     }
 
     /// Deletes every browser's key that names `manifest`; returns whether there was one.
     pub(super) fn unregister(dir: &Path, manifest: &Path) -> Result<bool, RegisterError> {
-        let (root, name) = hive(dir);
         let mut any = false;
         for b in Browser::ALL {
-            let key = b.registry_key();
-            let Ok(k) = root.open_subkey(&key) else { continue };
-            let value: String = k.get_value("").unwrap_or_default();
-            if Path::new(&value) == manifest {
-                drop(k);
-                root.delete_subkey_all(&key).map_err(error(name, &key))?;
-                any = true;
-            }
+            any |= delete_if_names(dir, &b.registry_key(), manifest)?;
         }
         Ok(any)
     }
 
+    /// Deletes `key` (in the hive of `dir`) if its default value names `manifest`.
+    pub(super) fn delete_if_names(dir: &Path, key: &str, manifest: &Path) -> Result<bool, RegisterError> {
+        let (root, name) = hive(dir);
+        let Ok(k) = root.open_subkey(key) else {
+            return Ok(false);
+        };
+        let value: String = k.get_value("").unwrap_or_default();
+        if Path::new(&value) != manifest {
+            return Ok(false);
+        }
+        drop(k);
+        root.delete_subkey_all(key).map_err(error(name, key))?;
+        Ok(true)
+    }
+
     /// The manifest the browser's key names, `None` when there is no key.
     pub(super) fn named_manifest(browser: Browser, dir: &Path) -> Result<Option<PathBuf>, String> {
+        named(dir, &browser.registry_key())
+    }
+
+    /// The manifest `key` (in the hive of `dir`) names, `None` when there is no key.
+    pub(super) fn named(dir: &Path, key: &str) -> Result<Option<PathBuf>, String> {
         let (root, name) = hive(dir);
-        let key = browser.registry_key();
-        let k = match root.open_subkey(&key) {
+        let k = match root.open_subkey(key) {
             Ok(k) => k,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(format!("{name}\\{key}: {e}")),

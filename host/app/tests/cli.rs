@@ -367,7 +367,12 @@ fn install_diagnose_uninstall_for_a_user() {
         assert!(manifest[key].is_array(), "{dir}: {manifest}");
     }
     let diag = text(&eidlink_env(&["diagnose"], "", &env).stdout);
-    assert_eq!(diag.matches("(user): ok:").count(), 5, "{diag}");
+    // The host's five (the PKCS#11 module's registrations are tests/pkcs11_registration.rs's).
+    let host_ok = diag
+        .lines()
+        .filter(|l| l.contains("(user): ok:") && l.ends_with(&format!("-> {}", host.display())))
+        .count();
+    assert_eq!(host_ok, 5, "{diag}");
 
     let out = eidlink_env(&["uninstall", "--user", "--browser", "firefox"], "", &env);
     assert!(out.status.success());
@@ -381,9 +386,12 @@ fn install_diagnose_uninstall_for_a_user() {
     // Only the cache diagnose filled is left (the PKCS#11 modules it checked, src/probe.rs of
     // eidlink-pkcs11): not part of the installation.
     let probes = home.join(".cache/eidlink/pkcs11-probes");
+    // And the user's NSS database, which install created for Chromium when eidlink's PKCS#11
+    // module was built next to it: uninstall takes only our module out of it.
+    let nssdb = home.join(".pki/nssdb");
     let left: Vec<_> = walk(&home)
         .into_iter()
-        .filter(|p| p.is_file() && *p != probes)
+        .filter(|p| p.is_file() && *p != probes && !p.starts_with(&nssdb))
         .collect();
     assert!(left.is_empty(), "files left: {left:?}");
 

@@ -38,6 +38,8 @@ macro_rules! texts {
 texts! {
     /// Caption above the site's name.
     RequestFrom { fr: "Demande du site", nl: "Verzoek van de website", de: "Anfrage der Website", en: "Request from the website" }
+    /// Caption above the program's name (`tls_login`: a browser asks, for a site it does not name).
+    RequestFromProgram { fr: "Demande du programme", nl: "Verzoek van het programma", de: "Anfrage des Programms", en: "Request from the program" }
     /// Under the site: the asking page is a frame inside another site's page.
     EmbeddedIn { fr: "Intégré dans {site}", nl: "Ingebed in {site}", de: "Eingebettet in {site}", en: "Embedded in {site}" }
     /// Under the host name: the anti-phishing check.
@@ -58,6 +60,13 @@ texts! {
     PurposeAuthenticate { fr: "Se connecter", nl: "Aanmelden", de: "Anmelden", en: "Log in" }
     /// Purpose heading: sign.
     PurposeSign { fr: "Signer un document", nl: "Een document ondertekenen", de: "Ein Dokument unterschreiben", en: "Sign a document" }
+    /// Purpose heading: a TLS client-certificate login through the PKCS#11 module.
+    PurposeTlsLogin {
+        fr: "Se connecter avec votre carte eID",
+        nl: "Aanmelden met uw eID-kaart",
+        de: "Mit Ihrer eID-Karte anmelden",
+        en: "Log in with your eID card",
+    }
     /// Purpose heading: consent.
     PurposeConsent {
         fr: "Partager votre identité (certificat de signature)",
@@ -71,6 +80,20 @@ texts! {
         nl: "De website zal u identificeren met uw eID-kaart.",
         de: "Die Website wird Sie mit Ihrer eID-Karte identifizieren.",
         en: "The website will identify you with your eID card.",
+    }
+    /// Explanation: TLS login; `{program}` is the browser that asks.
+    ExplainTlsLogin {
+        fr: "{program} demande votre carte pour vous connecter à un site.",
+        nl: "{program} vraagt uw kaart om u aan te melden bij een website.",
+        de: "{program} fragt nach Ihrer Karte, um Sie bei einer Website anzumelden.",
+        en: "{program} asks for your card to log you in to a website.",
+    }
+    /// Under the TLS login explanation: what the card is used for.
+    TlsLoginCertificate {
+        fr: "Seul le certificat d'authentification de votre carte est utilisé.",
+        nl: "Alleen het authenticatiecertificaat van uw kaart wordt gebruikt.",
+        de: "Nur das Authentifizierungszertifikat Ihrer Karte wird verwendet.",
+        en: "Only your card's authentication certificate is used.",
     }
     /// Explanation: sign.
     ExplainSign {

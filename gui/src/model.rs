@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 
 use crate::i18n::Language;
-use crate::protocol::{Ask, Charset, Origin, Purpose, Request, Response, Status, Wait};
+use crate::protocol::{Ask, Asker, Charset, Purpose, Request, Response, Status, Wait};
 
 /// How long the consent button stays disabled after the question appears, so an Enter or click
 /// meant for the page cannot give consent (browsers delay their permission prompts the same way).
@@ -158,11 +158,9 @@ impl PinEntry {
 pub struct Asking {
     /// The request as received.
     pub request: Ask,
-    /// Its origin, parsed.
-    pub origin: Origin,
-    /// The top-level page the asking frame is embedded in, when the host says and it is another
-    /// origin ([`crate::protocol::embedded_in`]).
-    pub embedded_in: Option<Origin>,
+    /// Who asks: the site (its origin parsed, and the page it is embedded in when the host says
+    /// and it is another origin), or the program for `tls_login`.
+    pub asker: Asker,
     /// The PIN typed so far (unused for `consent` and PIN pads).
     pub pin: PinEntry,
     /// Why the last keystroke was refused.
@@ -235,7 +233,7 @@ impl Asking {
         }
         match self.request.purpose {
             Purpose::Consent => now.saturating_duration_since(self.shown_at) >= CONSENT_ARM_DELAY,
-            Purpose::Authenticate | Purpose::Sign => {
+            Purpose::Authenticate | Purpose::Sign | Purpose::TlsLogin => {
                 self.has_pin_field() && !self.is_blocked() && self.pin.len() >= self.pin_bounds().0
             }
         }
@@ -266,10 +264,8 @@ pub enum Phase {
     Working {
         /// The request answered (it holds no PIN).
         request: Box<Ask>,
-        /// The origin of the request answered.
-        origin: Origin,
-        /// The top-level page it is embedded in, if another.
-        embedded_in: Option<Origin>,
+        /// Who asked.
+        asker: Asker,
         /// What was answered.
         purpose: Purpose,
         /// The latest `status` from the host.
@@ -352,8 +348,7 @@ impl Model {
     }
 
     fn ask(&mut self, request: Ask, now: Instant) -> Result<(), crate::protocol::ParseError> {
-        let origin = crate::protocol::check(&request)?;
-        let embedded_in = crate::protocol::embedded_in(&request, &origin);
+        let asker = crate::protocol::check(&request)?;
         self.lang = request
             .lang
             .as_deref()
@@ -364,8 +359,7 @@ impl Model {
         let charset = request.pin.as_ref().map_or(Charset::Digits, |p| p.charset);
         self.phase = Phase::Asking(Box::new(Asking {
             request,
-            origin,
-            embedded_in,
+            asker,
             pin: PinEntry::new(max, charset),
             hint: None,
             notice: None,
@@ -379,17 +373,11 @@ impl Model {
     fn answer(&mut self, response: Response) -> Vec<Effect> {
         let phase = std::mem::replace(&mut self.phase, Phase::Exiting);
         if let Phase::Asking(a) = phase {
-            let Asking {
-                request,
-                origin,
-                embedded_in,
-                ..
-            } = *a;
+            let Asking { request, asker, .. } = *a;
             self.phase = Phase::Working {
                 purpose: request.purpose,
                 request: Box::new(request),
-                origin,
-                embedded_in,
+                asker,
                 status: None,
             };
         }
@@ -429,7 +417,7 @@ impl Model {
                 }
                 let response = match a.request.purpose {
                     Purpose::Consent => Response::Confirmed,
-                    Purpose::Authenticate | Purpose::Sign => Response::Pin(a.pin.take()),
+                    Purpose::Authenticate | Purpose::Sign | Purpose::TlsLogin => Response::Pin(a.pin.take()),
                 };
                 self.answer(response)
             }
@@ -465,6 +453,11 @@ pub fn fallback_language(setting: Option<&str>, env: &impl eidlink_lang::Environ
 /// formatting characters that can reorder or hide text (bidi overrides, zero-width characters),
 /// and shortens it to [`MAX_SHOWN_CHARS`].
 pub fn display_text(s: &str) -> String {
+    display_text_max(s, MAX_SHOWN_CHARS)
+}
+
+/// [`display_text`], shortened to `max` characters (an ellipsis last when cut).
+pub fn display_text_max(s: &str, max: usize) -> String {
     let invisible = |c: char| {
         c.is_control()
             || matches!(c, '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
@@ -475,8 +468,8 @@ pub fn display_text(s: &str) -> String {
         .filter(|&c| !invisible(c))
         .collect();
     let clean = clean.trim();
-    if clean.chars().count() > MAX_SHOWN_CHARS {
-        let mut short: String = clean.chars().take(MAX_SHOWN_CHARS - 1).collect();
+    if clean.chars().count() > max {
+        let mut short: String = clean.chars().take(max.saturating_sub(1)).collect();
         short.push('…');
         short
     } else {

@@ -1,8 +1,8 @@
 //! The dialog's side of the JSON-lines protocol with the native-messaging host
 //! (docs/pin-dialog-protocol.md): the types are `eidlink-pin-protocol`'s, shared with the host;
 //! here are what only the dialog does: bounded line reading from stdin, the checks of what it
-//! shows (an `ask` whose origin has no plain host, or a `sign` without a hash, is refused), and
-//! writing the answer.
+//! shows (an `ask` whose origin has no plain host, a `tls_login` that does not name its program,
+//! or a `sign` without a hash, is refused), and writing the answer.
 
 use std::fmt;
 use std::io::{self, BufRead, Write};
@@ -44,19 +44,69 @@ pub fn parse_request(line: &str) -> Result<Request, ParseError> {
     Ok(request)
 }
 
-/// Checks what the dialog relies on: a plain origin, PIN rules when a PIN is typed, a hash to
-/// show when signing. Returns the parsed origin.
-pub fn check(ask: &Ask) -> Result<Origin, ParseError> {
+/// Longest program name shown for a `tls_login` (`ask.program`), in characters: a browser's name
+/// fits in far less, and the name comes from another process.
+pub const MAX_PROGRAM_CHARS: usize = 40;
+
+/// Who asks, as the dialog names it at the top.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Asker {
+    /// A page, through the extension: its origin, and the top-level page it is embedded in when
+    /// that is another origin ([`embedded_in`]).
+    Site {
+        /// The origin of the page that asks.
+        origin: Origin,
+        /// The top-level page's origin, when another.
+        embedded_in: Option<Origin>,
+    },
+    /// A program that loaded eidlink's PKCS#11 module (`tls_login`), which cannot say for which
+    /// site: its name as plain text, cleaned and cut ([`program_of`]).
+    Program(String),
+}
+
+/// Checks what the dialog relies on: a plain origin (none for `tls_login`, which names its
+/// program instead), PIN rules when a PIN is typed, a hash to show when signing. Returns who asks.
+pub fn check(ask: &Ask) -> Result<Asker, ParseError> {
     ask.check()?;
-    origin_of(ask)
+    match origin_of(ask)? {
+        Some(origin) => Ok(Asker::Site {
+            embedded_in: embedded_in(ask, &origin),
+            origin,
+        }),
+        None => program_of(ask).map(Asker::Program),
+    }
 }
 
 /// The one place the dialog reads the request's origin: the Web eID wire crate's one parser, in
 /// the normalized form the host checked and sends. User info, paths and characters that do not
 /// belong in a host are refused, so what the dialog shows big is exactly the host the browser
-/// reported.
-pub fn origin_of(ask: &Ask) -> Result<Origin, ParseError> {
-    Origin::from_normalized(&ask.origin).map_err(|e| ParseError(format!("origin {:?}: {e}", ask.origin)))
+/// reported. `None` for a `tls_login`, whose origin is empty: PKCS#11 does not tell which site
+/// asks, and one there would be shown as nothing the user could trust, so it is refused; every
+/// other purpose needs one.
+pub fn origin_of(ask: &Ask) -> Result<Option<Origin>, ParseError> {
+    match (ask.purpose, ask.origin.as_str()) {
+        (Purpose::TlsLogin, "") => Ok(None),
+        (Purpose::TlsLogin, origin) => Err(ParseError(format!(
+            "origin {origin:?}: a tls_login request has an empty origin (PKCS#11 does not tell which site asks)"
+        ))),
+        (_, origin) => Origin::from_normalized(origin)
+            .map(Some)
+            .map_err(|e| ParseError(format!("origin {origin:?}: {e}"))),
+    }
+}
+
+/// The name of the program a `tls_login` comes from, as shown: another process wrote it, so it is
+/// plain text only (controls and invisible formatting characters dropped, as for every text from
+/// the host: [`crate::model::display_text`]) and at most [`MAX_PROGRAM_CHARS`] characters. A name
+/// with nothing left to show is refused.
+pub fn program_of(ask: &Ask) -> Result<String, ParseError> {
+    let name = crate::model::display_text_max(ask.program.as_deref().unwrap_or_default(), MAX_PROGRAM_CHARS);
+    if name.is_empty() {
+        return Err(ParseError(
+            "a tls_login request needs `program`, a name with something to show".to_owned(),
+        ));
+    }
+    Ok(name)
 }
 
 /// The top-level page the asking frame is in, when the request names one that is not the frame's
@@ -225,21 +275,84 @@ mod tests {
         parse_request(r#"{"type":"ask","purpose":"authenticate","origin":"https://a.be","pinpad":true}"#).unwrap();
     }
 
+    /// A PKCS#11 login: no origin, the browser by name.
+    const TLS_LOGIN: &str = r#"{"type":"ask","purpose":"tls_login","origin":"","program":"Firefox","pin":{"min":4,"max":12,"tries_left":3}}"#;
+
+    fn parse_ask(line: &str) -> Result<Ask, ParseError> {
+        match parse_request(line)? {
+            Request::Ask(a) => Ok(*a),
+            other => panic!("not an ask: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_tls_login_has_an_empty_origin_and_names_its_program() {
+        let a = parse_ask(TLS_LOGIN).unwrap();
+        assert_eq!(origin_of(&a).unwrap(), None);
+        assert_eq!(check(&a).unwrap(), Asker::Program("Firefox".to_owned()));
+        // Only tls_login goes without an origin.
+        for purpose in ["authenticate", "sign", "consent"] {
+            let line = TLS_LOGIN
+                .replace("tls_login", purpose)
+                .replace(r#""pin""#, r#""hash":{"function":"SHA-256","fingerprint":"00"},"pin""#);
+            let e = parse_ask(&line).unwrap_err();
+            assert!(e.0.contains("origin"), "{purpose}: {e}");
+            // ... and the same line with an origin is fine: it was the origin that was refused.
+            parse_ask(&line.replace(r#""origin":"""#, r#""origin":"https://a.be""#)).unwrap();
+        }
+        // A tls_login with an origin would name a site nobody checked: refused.
+        let e = parse_ask(&TLS_LOGIN.replace(r#""origin":"""#, r#""origin":"https://a.be""#)).unwrap_err();
+        assert!(e.0.contains("empty origin"), "{e}");
+        // Without its program, or with one that has nothing to show.
+        for bad in [
+            TLS_LOGIN.replace(r#""program":"Firefox","#, ""),
+            TLS_LOGIN.replace("Firefox", ""),
+            TLS_LOGIN.replace("Firefox", r"\u202e\u200b\n"),
+        ] {
+            let e = parse_ask(&bad).unwrap_err();
+            assert!(e.0.contains("program"), "{bad}: {e}");
+        }
+        // The same PIN rules as authenticate.
+        assert!(parse_ask(&TLS_LOGIN.replace(r#""min":4"#, r#""min":0"#)).is_err());
+        assert!(parse_ask(&TLS_LOGIN.replace(r#","pin":{"min":4,"max":12,"tries_left":3}"#, "")).is_err());
+    }
+
+    #[test]
+    fn the_program_is_shown_as_plain_text_cut_to_a_sane_length() {
+        let with = |program: &str| {
+            let mut a = parse_ask(TLS_LOGIN).unwrap();
+            a.program = Some(program.to_owned());
+            program_of(&a).unwrap()
+        };
+        assert_eq!(with("Chromium"), "Chromium");
+        // Markup is not interpreted anywhere: it stays the characters it is.
+        assert_eq!(with("<b>Firefox</b>"), "<b>Firefox</b>");
+        assert_eq!(with("Fire\u{202E}xof\u{202C}\tESR"), "Firexof ESR");
+        let long = with(&"Firefox ".repeat(20));
+        assert_eq!(long.chars().count(), MAX_PROGRAM_CHARS);
+        assert!(long.starts_with("Firefox Firefox") && long.ends_with('…'), "{long}");
+        assert_eq!(with(&"x".repeat(MAX_PROGRAM_CHARS)), "x".repeat(MAX_PROGRAM_CHARS));
+    }
+
     #[test]
     fn origins() {
-        let o = origin_of(&ask("https://service.example.be")).unwrap();
+        let o = origin_of(&ask("https://service.example.be")).unwrap().unwrap();
         assert_eq!((o.scheme(), o.host(), o.port()), ("https", "service.example.be", None));
         assert!(o.is_secure());
-        let o = origin_of(&ask("http://localhost:8080")).unwrap();
+        let o = origin_of(&ask("http://localhost:8080")).unwrap().unwrap();
         assert_eq!((o.host(), o.port(), o.is_secure()), ("localhost", Some(8080), false));
         assert_eq!(o.as_str(), "http://localhost:8080");
-        let o = origin_of(&ask("https://[::1]:8443")).unwrap();
+        let o = origin_of(&ask("https://[::1]:8443")).unwrap().unwrap();
         assert_eq!((o.host(), o.port()), ("[::1]", Some(8443)));
         assert_eq!(
-            origin_of(&ask("https://xn--bcher-kva.example")).unwrap().host(),
+            origin_of(&ask("https://xn--bcher-kva.example"))
+                .unwrap()
+                .unwrap()
+                .host(),
             "xn--bcher-kva.example"
         );
         for bad in [
+            "",
             "service.example.be",
             "https://",
             "https://Service.Example.BE",

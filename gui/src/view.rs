@@ -12,7 +12,7 @@ use eframe::egui::{
 
 use crate::i18n::{self, Language, Text};
 use crate::model::{display_text, Asking, Effect, Event, InputHint, Model, Phase};
-use crate::protocol::{Ask, AskError, Charset, Origin, Purpose};
+use crate::protocol::{Ask, AskError, Asker, Charset, Origin, Purpose};
 use crate::site::{elide_chars, elide_labels, SiteName};
 
 /// Window width in points; the height follows the content.
@@ -57,17 +57,15 @@ pub fn show(ui: &mut Ui, model: &mut Model, now: Instant) -> Output {
             Phase::Asking(_) => asking(ui, model, lang, now, &mut out),
             Phase::Working {
                 request,
-                origin,
-                embedded_in,
+                asker,
                 purpose,
                 status,
             } => {
                 // The question stays on screen (without the field and buttons) so the window
                 // keeps its size and the user still sees what is being done.
-                site_header(ui, lang, origin, embedded_in.as_ref());
+                header(ui, lang, asker);
                 ui.separator();
-                ui.label(RichText::new(purpose_text(*purpose).get(lang)).size(18.0).strong());
-                ui.label(explain_text(*purpose).get(lang));
+                what_is_asked(ui, lang, *purpose, asker);
                 details(ui, lang, request);
                 ui.add_space(8.0);
                 let text = status.map_or(Text::Working, i18n::status_text);
@@ -86,15 +84,51 @@ fn purpose_text(purpose: Purpose) -> Text {
         Purpose::Authenticate => Text::PurposeAuthenticate,
         Purpose::Sign => Text::PurposeSign,
         Purpose::Consent => Text::PurposeConsent,
+        Purpose::TlsLogin => Text::PurposeTlsLogin,
     }
 }
 
-fn explain_text(purpose: Purpose) -> Text {
-    match purpose {
-        Purpose::Authenticate => Text::ExplainAuthenticate,
-        Purpose::Sign => Text::ExplainSign,
-        Purpose::Consent => Text::ExplainConsent,
+/// The purpose's heading and what it means; for a TLS login, which program asks and that only the
+/// authentication certificate is used.
+fn what_is_asked(ui: &mut Ui, lang: Language, purpose: Purpose, asker: &Asker) {
+    ui.label(RichText::new(purpose_text(purpose).get(lang)).size(18.0).strong());
+    let explain = match purpose {
+        Purpose::Authenticate => Text::ExplainAuthenticate.get(lang).to_owned(),
+        Purpose::Sign => Text::ExplainSign.get(lang).to_owned(),
+        Purpose::Consent => Text::ExplainConsent.get(lang).to_owned(),
+        Purpose::TlsLogin => {
+            // A tls_login always comes with the program's name ([`crate::protocol::check`]).
+            let program = match asker {
+                Asker::Program(name) => name.as_str(),
+                Asker::Site { .. } => "",
+            };
+            i18n::fill(lang, Text::ExplainTlsLogin, &[("program", program)])
+        }
+    };
+    // A plain label: the program's name is text, never markup, whatever it holds.
+    ui.label(explain);
+    if purpose == Purpose::TlsLogin {
+        ui.label(RichText::new(Text::TlsLoginCertificate.get(lang)).size(SMALL).weak());
     }
+}
+
+/// Who asks, first: the site ([`site_header`]) or, for a TLS login, the program ([`program_header`]).
+fn header(ui: &mut Ui, lang: Language, asker: &Asker) {
+    match asker {
+        Asker::Site { origin, embedded_in } => site_header(ui, lang, origin, embedded_in.as_ref()),
+        Asker::Program(name) => program_header(ui, lang, name),
+    }
+}
+
+/// The program that asks (`tls_login`), in the place and size of a site's name: PKCS#11 does not
+/// tell the module which site the browser logs in to, so the program is what the user can check.
+/// There is no "check the site" line: there is no site to check.
+fn program_header(ui: &mut Ui, lang: Language, name: &str) {
+    boxed(ui, 6, Margin::symmetric(12, 8), |ui| {
+        ui.label(RichText::new(Text::RequestFromProgram.get(lang)).size(SMALL).weak());
+        let strong = ui.visuals().strong_text_color();
+        ui.add(egui::Label::new(RichText::new(name).size(HOST_SIZE).color(strong)).wrap());
+    });
 }
 
 /// The site, first: what the user must check ([`site_name`]), and the site of the page it is
@@ -193,10 +227,9 @@ fn asking(ui: &mut Ui, model: &mut Model, lang: Language, now: Instant, out: &mu
     let Some(a) = model.asking_mut() else { return };
     let purpose = a.request.purpose;
 
-    site_header(ui, lang, &a.origin, a.embedded_in.as_ref());
+    header(ui, lang, &a.asker);
     ui.separator();
-    ui.label(RichText::new(purpose_text(purpose).get(lang)).size(18.0).strong());
-    ui.label(explain_text(purpose).get(lang));
+    what_is_asked(ui, lang, purpose, &a.asker);
     details(ui, lang, &a.request);
 
     if let Some(notice) = a.notice {
@@ -273,7 +306,7 @@ fn asking(ui: &mut Ui, model: &mut Model, lang: Language, now: Instant, out: &mu
         ui.add_space(8.0);
         let can_submit = a.can_submit(now);
         let submit = match purpose {
-            Purpose::Authenticate => Text::SubmitAuthenticate,
+            Purpose::Authenticate | Purpose::TlsLogin => Text::SubmitAuthenticate,
             Purpose::Sign => Text::SubmitSign,
             Purpose::Consent => Text::SubmitConsent,
         };

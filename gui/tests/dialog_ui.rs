@@ -9,7 +9,7 @@ use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;
 
 use eidlink_pin_dialog::i18n::{Language, Text};
-use eidlink_pin_dialog::model::{Effect, Model, Phase};
+use eidlink_pin_dialog::model::{Effect, Event, Model, Phase};
 use eidlink_pin_dialog::protocol::{parse_request, Request};
 use eidlink_pin_dialog::view;
 
@@ -19,6 +19,7 @@ const CONSENT: &str = include_str!("fixtures/consent.json");
 const LAST_TRY: &str = include_str!("fixtures/last-try.json");
 const PINPAD: &str = include_str!("fixtures/pinpad.json");
 const TOKEN_PROMPT: &str = include_str!("fixtures/token-prompt.json");
+const TLS_LOGIN: &str = include_str!("fixtures/tls-login.json");
 
 struct State {
     model: Model,
@@ -350,6 +351,178 @@ fn a_wait_names_the_site_says_what_to_do_and_only_cancels() {
     }
 }
 
+/// A browser's TLS client-certificate login through the PKCS#11 module: no site (PKCS#11 does not
+/// say which), the program that asks, the card's holder and certificate, and the PIN field.
+#[test]
+fn a_tls_login_names_the_program_and_asks_the_pin() {
+    let mut h = harness(TLS_LOGIN);
+    h.get_by_label("Request from the program");
+    h.get_by_label("Firefox");
+    h.get_by_label("Log in with your eID card");
+    h.get_by_label("Firefox asks for your card to log you in to a website.");
+    h.get_by_label("Only your card's authentication certificate is used.");
+    h.get_by_label("Alice Specimen (Authentication)");
+    assert!(h.query_by_label("Request from the website").is_none());
+    assert!(
+        h.query_by_label_contains("the website you are using").is_none(),
+        "no site to check"
+    );
+    let field = h.get_by_role_and_label(Role::PasswordInput, "Your PIN");
+    assert!(field.is_focused(), "the PIN field has the focus at start");
+    h.get_by_label("3 tries left");
+    field.type_text("12a34");
+    h.run();
+    h.get_by_label("Digits only");
+    h.get_all_by_label("Log in").next().expect("the submit button");
+    h.key_press(Key::Enter);
+    h.run();
+    assert_eq!(h.state().lines, ["{\"result\":\"pin\",\"pin\":\"1234\"}\n"]);
+    // While the browser's TLS handshake goes on: the same question, without field and buttons.
+    h.get_by_label("Firefox");
+    h.get_by_label_contains("Working");
+    assert!(h.query_by_role(Role::PasswordInput).is_none());
+}
+
+/// The card refused the PIN: the module asks again with the tries left, then the last try warns,
+/// as for authenticate.
+#[test]
+fn a_tls_login_retry_shows_the_tries_left() {
+    let mut h = harness(TLS_LOGIN);
+    h.get_by_role_and_label(Role::PasswordInput, "Your PIN")
+        .type_text("1111");
+    h.run();
+    h.key_press(Key::Enter);
+    h.run();
+    let reask = |tries: u8| {
+        let json = TLS_LOGIN
+            .replace(r#""tries_left":3"#, &format!(r#""tries_left":{tries}"#))
+            .replace(
+                r#""error":null"#,
+                &format!(r#""error":{{"kind":"wrong_pin","tries_left":{tries}}}"#),
+            );
+        parse_request(json.trim()).unwrap()
+    };
+    h.state_mut().model.handle(Event::Request(reask(2)), Instant::now());
+    h.run();
+    h.get_by_label_contains("Wrong PIN, 2 tries left.");
+    h.get_by_label("2 tries left");
+    h.get_by_label("Firefox");
+    assert!(h.query_by_label_contains("Last try").is_none());
+    let field = h.get_by_role_and_label(Role::PasswordInput, "Your PIN");
+    assert!(field.is_focused(), "the field is focused again");
+    field.type_text("2222");
+    h.run();
+    h.key_press(Key::Enter);
+    h.run();
+    h.state_mut().model.handle(Event::Request(reask(1)), Instant::now());
+    h.run();
+    h.get_by_label_contains("Wrong PIN, 1 try left.");
+    h.get_by_label_contains("Last try: a wrong PIN will block your card.");
+    assert_eq!(
+        h.state().lines,
+        [
+            "{\"result\":\"pin\",\"pin\":\"1111\"}\n",
+            "{\"result\":\"pin\",\"pin\":\"2222\"}\n"
+        ]
+    );
+}
+
+#[test]
+fn a_tls_login_cancels() {
+    let mut h = harness(TLS_LOGIN);
+    h.get_by_role_and_label(Role::PasswordInput, "Your PIN").type_text("12");
+    h.run();
+    h.get_by_label("Cancel").click();
+    h.run();
+    assert_eq!(h.state().lines, ["{\"result\":\"cancelled\"}\n"]);
+    let mut h = harness(TLS_LOGIN);
+    h.key_press(Key::Escape);
+    h.run();
+    assert_eq!(h.state().lines, ["{\"result\":\"cancelled\"}\n"]);
+}
+
+/// The program's name comes from another process: shown as the plain characters it is (no markup,
+/// no direction tricks), and cut.
+#[test]
+fn a_tls_login_shows_the_program_as_plain_text_cut() {
+    let with = |program: &str| {
+        let quoted = serde_json::to_string(program).unwrap();
+        TLS_LOGIN.replace(r#""program":"Firefox""#, &format!(r#""program":{quoted}"#))
+    };
+    let h = harness(&with("<b>Chromium</b> [x](https://e.example)"));
+    h.get_by_label("<b>Chromium</b> [x](https://e.example)");
+    h.get_by_label("<b>Chromium</b> [x](https://e.example) asks for your card to log you in to a website.");
+    let h = harness(&with("Fire\u{202E}xof\u{202C} ESR"));
+    h.get_by_label("Firexof ESR");
+    let long = "Firefox Developer Edition Nightly Extended Support Release";
+    let h = harness(&with(long));
+    let shown = "Firefox Developer Edition Nightly Exten…";
+    assert_eq!(shown.chars().count(), 40);
+    h.get_by_label(shown);
+    h.get_by_label(&format!("{shown} asks for your card to log you in to a website."));
+    assert!(h.query_by_label_contains("Support Release").is_none());
+}
+
+/// Waits, the PIN pad and the token's own prompt work as for authenticate, under the program's name.
+#[test]
+fn a_tls_login_waits_and_pinpads_like_authenticate() {
+    let mut h = harness(&TLS_LOGIN.replace(r#""type":"ask","#, r#""type":"ask","wait":"insert_card","#));
+    assert!(h.query_by_role(Role::PasswordInput).is_none());
+    h.get_by_label("Firefox");
+    h.get_by_label_contains("Insert your eID card in the reader.");
+    h.get_by_label("Cancel").click();
+    h.run_steps(2);
+    assert_eq!(h.state().lines, ["{\"result\":\"cancelled\"}\n"]);
+
+    let mut h = harness(&TLS_LOGIN.replace(r#""pinpad":false"#, r#""pinpad":true"#));
+    assert!(h.query_by_role(Role::PasswordInput).is_none());
+    assert!(h.query_by_label("Cancel").is_none());
+    h.get_by_label("Firefox");
+    h.get_by_label_contains("Type your PIN on the reader's keypad.");
+    h.key_press(Key::Escape);
+    h.run_steps(2);
+    assert!(h.state().lines.is_empty(), "the reader has the PIN");
+
+    let h = harness(&TLS_LOGIN.replace(r#""pinpad":false"#, r#""pinpad":true,"token_prompt":true"#));
+    h.get_by_label_contains("Enter your PIN on the reader or in the window of your card's software.");
+}
+
+#[test]
+fn a_tls_login_in_every_language() {
+    for (lang, title, explain, cancel) in [
+        (
+            "fr",
+            "Se connecter avec votre carte eID",
+            "Firefox demande votre carte pour vous connecter à un site.",
+            "Annuler",
+        ),
+        (
+            "nl",
+            "Aanmelden met uw eID-kaart",
+            "Firefox vraagt uw kaart om u aan te melden bij een website.",
+            "Annuleren",
+        ),
+        (
+            "de",
+            "Mit Ihrer eID-Karte anmelden",
+            "Firefox fragt nach Ihrer Karte, um Sie bei einer Website anzumelden.",
+            "Abbrechen",
+        ),
+        (
+            "en",
+            "Log in with your eID card",
+            "Firefox asks for your card to log you in to a website.",
+            "Cancel",
+        ),
+    ] {
+        let h = harness(&TLS_LOGIN.replace(r#""lang":"en""#, &format!(r#""lang":"{lang}""#)));
+        h.get_by_label(title);
+        h.get_by_label(explain);
+        h.get_by_label(cancel);
+        h.get_by_label(Text::TlsLoginCertificate.get(Language::parse(lang).unwrap()));
+    }
+}
+
 #[test]
 fn languages() {
     for (lang, heading, cancel) in [
@@ -386,6 +559,7 @@ fn every_fixture_in_every_language_draws() {
         LAST_TRY,
         PINPAD,
         TOKEN_PROMPT,
+        TLS_LOGIN,
         include_str!("fixtures/site-phishing.json"),
         include_str!("fixtures/site-long.json"),
         include_str!("fixtures/site-ip.json"),

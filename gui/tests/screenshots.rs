@@ -8,6 +8,8 @@
 //! request, run here by egui_kittest: which strings were laid out (the registrable domain whole,
 //! the rest shortened from the left at a dot, the "embedded in" line in the request's language),
 //! their sizes and places, and that the real window drew ink where the registrable domain is.
+//! The TLS login screenshots (`tls-login-*.png`: a browser asks through the PKCS#11 module, with
+//! no site) are checked the same way for the program's name, where a site's name would be.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod support;
@@ -141,22 +143,33 @@ fn token_prompt() {
     shoot_all_languages("token-prompt", include_str!("fixtures/token-prompt.json"));
 }
 
+/// A browser's TLS client-certificate login through the PKCS#11 module: the program that asks
+/// where a site's name would be, and the PIN field.
+#[test]
+fn tls_login() {
+    let json = include_str!("fixtures/tls-login.json");
+    require(&["Xvfb"]);
+    let display = support::display();
+    let dir = screenshot_dir();
+    assert!(json.contains(r#""lang":"en""#), "the fixture must say \"lang\":\"en\"");
+    for lang in LANGS {
+        let request = json.replace(r#""lang":"en""#, &format!(r#""lang":"{lang}""#));
+        let rect = program_layout(&request, Language::parse(lang).unwrap());
+        let path = dir.join(format!("tls-login-{lang}.png"));
+        shoot(&display, &request, &path);
+        check_ink(&path, rect);
+    }
+}
+
 /// egui_kittest draws the dialog 8 points in from its corner (its panel margin); the window at 0.
 const KITTEST_OFFSET: f32 = 8.0;
 
 /// Right edge of the content: the window less its 20-point margin.
 const CONTENT_RIGHT: f32 = view::WIDTH - 20.0;
 
-/// Where egui laid out the site's name for `request`, in window points: checked against what the
-/// name must be, returned for the look at the real window's pixels.
-fn site_layout(request: &str, lang: Language) -> egui::Rect {
-    let Request::Ask(ask) = parse_request(request.trim()).unwrap() else {
-        panic!("not an ask")
-    };
-    let origin = protocol::origin_of(&ask).unwrap();
-    let top = protocol::embedded_in(&ask, &origin);
-    let name = SiteName::of(&origin);
-    let model = Model::new(*ask, None, Instant::now()).unwrap();
+/// egui_kittest's layout of the dialog for `ask`, as wide as the real window.
+fn layout(ask: protocol::Ask) -> Harness<'static, Model> {
+    let model = Model::new(ask, None, Instant::now()).unwrap();
     let mut h = Harness::builder()
         .with_size(egui::vec2(view::WIDTH + 2.0 * KITTEST_OFFSET, 900.0))
         .build_ui_state(
@@ -166,6 +179,48 @@ fn site_layout(request: &str, lang: Language) -> egui::Rect {
             model,
         );
     h.run();
+    h
+}
+
+/// Where egui laid out the program's name of a TLS login, in window points: under its caption,
+/// whole (the fixture's name is short), within the margin, named again in the explanation; no
+/// site anywhere.
+fn program_layout(request: &str, lang: Language) -> egui::Rect {
+    let Request::Ask(ask) = parse_request(request.trim()).unwrap() else {
+        panic!("not an ask")
+    };
+    assert_eq!(protocol::origin_of(&ask).unwrap(), None, "a TLS login has no site");
+    let name = protocol::program_of(&ask).unwrap();
+    let h = layout(*ask);
+    let caption = h.get_by_label(Text::RequestFromProgram.get(lang)).rect();
+    assert!(
+        h.query_by_label(Text::RequestFrom.get(lang)).is_none(),
+        "a site caption"
+    );
+    let program = h.get_by_label(&name).rect();
+    assert!(
+        program.min.y >= caption.max.y,
+        "the name {program:?} is above its caption {caption:?}"
+    );
+    assert!(
+        program.max.x <= CONTENT_RIGHT + KITTEST_OFFSET + 0.5,
+        "{name}: the name runs past the margin: {program:?}"
+    );
+    let explain = i18n::fill(lang, Text::ExplainTlsLogin, &[("program", &name)]);
+    assert!(h.get_by_label(&explain).rect().min.y > program.max.y, "{explain:?}");
+    program.translate(-egui::vec2(KITTEST_OFFSET, KITTEST_OFFSET))
+}
+
+/// Where egui laid out the site's name for `request`, in window points: checked against what the
+/// name must be, returned for the look at the real window's pixels.
+fn site_layout(request: &str, lang: Language) -> egui::Rect {
+    let Request::Ask(ask) = parse_request(request.trim()).unwrap() else {
+        panic!("not an ask")
+    };
+    let origin = protocol::origin_of(&ask).unwrap().expect("a site");
+    let top = protocol::embedded_in(&ask, &origin);
+    let name = SiteName::of(&origin);
+    let h = layout(*ask);
     h.get_by_label(Text::RequestFrom.get(lang));
 
     // The registrable domain (or the address, or the name with none), whole, in one label.
@@ -305,7 +360,7 @@ fn site_fixtures_are_the_names_they_test() {
         let Request::Ask(ask) = parse_request(json.trim()).unwrap() else {
             panic!()
         };
-        let origin: Origin = protocol::origin_of(&ask).unwrap();
+        let origin: Origin = protocol::origin_of(&ask).unwrap().expect("a site");
         (
             SiteName::of(&origin),
             protocol::embedded_in(&ask, &origin).map(|o| o.to_string()),

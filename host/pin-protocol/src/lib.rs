@@ -5,7 +5,7 @@
 //!
 //! Parsing is lenient about unknown fields and absent optional ones (a newer or older peer), so
 //! every field added since the first version has a default: `pin.charset` (digits), `token_prompt`
-//! (false), `top_origin` (none).
+//! (false), `top_origin` (none), `program` (none).
 //! No I/O here: lines in, lines out.
 
 pub mod lines;
@@ -81,6 +81,11 @@ pub enum Purpose {
     Sign,
     /// The site asks for the signing certificate: yes or no, no PIN.
     Consent,
+    /// A site asks the browser for a TLS client certificate, and the browser's TLS stack signs
+    /// the handshake through eidlink's PKCS#11 module: PIN of the authentication key. PKCS#11 does
+    /// not tell the module which site it is, so `origin` is empty and `program` names the browser
+    /// that asks.
+    TlsLogin,
 }
 
 /// An `ask` request.
@@ -96,6 +101,10 @@ pub struct Ask {
     /// so a dialog that predates it reads the line as before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub top_origin: Option<String>,
+    /// The program that asks (`tls_login`: the browser that loaded eidlink's PKCS#11 module, by
+    /// the name its users know, such as `Firefox`). Never written when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
     /// `fr`, `nl`, `de` or `en`; absent or anything else: the dialog picks by the locale rule.
     #[serde(default)]
     pub lang: Option<String>,
@@ -165,15 +174,20 @@ impl Wait {
 }
 
 impl Ask {
-    /// Checks what the dialog relies on besides the origin: PIN rules when a PIN is typed, a hash
-    /// to show when signing.
+    /// Checks what the dialog relies on besides the origin: the program that asks for `tls_login`,
+    /// PIN rules when a PIN is typed, a hash to show when signing.
     pub fn check(&self) -> Result<(), ProtocolError> {
+        // Before the wait: a `tls_login` dialog names the program that asks in every state, as the
+        // others name the site.
+        if self.purpose == Purpose::TlsLogin && self.program.as_deref().is_none_or(|p| p.trim().is_empty()) {
+            return Err(ProtocolError::Invalid("a tls_login request needs `program`".to_owned()));
+        }
         if self.wait.is_some() {
             // Nothing is typed or signed yet: neither PIN rules nor a hash are needed.
             return Ok(());
         }
         match self.purpose {
-            Purpose::Authenticate | Purpose::Sign => {
+            Purpose::Authenticate | Purpose::Sign | Purpose::TlsLogin => {
                 if let Some(pin) = &self.pin {
                     if pin.min == 0 || pin.min > pin.max || pin.max > MAX_PIN_LEN {
                         return Err(ProtocolError::Invalid(format!(
@@ -183,7 +197,7 @@ impl Ask {
                     }
                 } else if !self.pinpad {
                     return Err(ProtocolError::Invalid(
-                        "an authenticate or sign request needs `pin` rules".to_owned(),
+                        "an authenticate, sign or tls_login request needs `pin` rules".to_owned(),
                     ));
                 }
                 if self.purpose == Purpose::Sign && self.hash.is_none() {
@@ -495,6 +509,59 @@ mod tests {
         let line = request.to_line().unwrap();
         assert!(line.contains(r#""top_origin":"https://portal.example.com""#), "{line}");
         assert_eq!(Request::from_line(&line).unwrap(), request);
+    }
+
+    /// What a PKCS#11 login asks: no site (PKCS#11 does not say which), the browser by name.
+    const TLS_LOGIN: &str = r#"{"type":"ask","purpose":"tls_login","origin":"","program":"Firefox","pin":{"min":4,"max":12,"tries_left":3}}"#;
+
+    fn ask_line(line: &str) -> Ask {
+        match Request::from_line(line).unwrap() {
+            Request::Ask(a) => *a,
+            other => panic!("not an ask: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_tls_login_names_the_program_that_asks() {
+        let a = ask_line(TLS_LOGIN);
+        assert_eq!(a.purpose, Purpose::TlsLogin);
+        assert_eq!(a.program.as_deref(), Some("Firefox"));
+        assert_eq!(a.origin, "");
+        a.check().unwrap();
+        for program in [None, Some(""), Some("  ")] {
+            let mut a = ask_line(TLS_LOGIN);
+            a.program = program.map(str::to_owned);
+            let e = a.check().unwrap_err();
+            assert!(e.to_string().contains("program"), "{program:?}: {e}");
+            // A wait names the program too (it is shown in every state).
+            a.pin = None;
+            a.wait = Some(Wait::InsertCard);
+            assert!(a.check().is_err(), "wait without program {program:?}");
+        }
+        // The same PIN rules as authenticate.
+        let mut a = ask_line(TLS_LOGIN);
+        a.pin = None;
+        assert!(a.check().is_err(), "no PIN rules without a pinpad");
+        a.pinpad = true;
+        a.check().unwrap();
+        // `program` is only required where it is shown instead of a site.
+        let mut a = ask_line(&TLS_LOGIN.replace("tls_login", "authenticate"));
+        a.program = None;
+        a.check().unwrap();
+    }
+
+    #[test]
+    fn the_program_is_optional_both_ways() {
+        let request = Request::Ask(Box::new(ask_line(TLS_LOGIN)));
+        let line = request.to_line().unwrap();
+        assert!(line.contains(r#""purpose":"tls_login""#), "{line}");
+        assert!(line.contains(r#""program":"Firefox""#), "{line}");
+        assert!(line.contains(r#""origin":"""#), "{line}");
+        assert_eq!(Request::from_line(&line).unwrap(), request);
+        // Without it (every purpose but tls_login), the line an older dialog knows.
+        assert_eq!(ask().program, None);
+        let line = Request::Ask(Box::new(ask())).to_line().unwrap();
+        assert!(!line.contains("program"), "{line}");
     }
 
     #[test]

@@ -74,7 +74,7 @@ fn main() {
             match purpose {
                 Purpose::Consent => Some("confirm".to_owned()),
                 Purpose::Sign => args.sign_pin.clone().or_else(|| args.pin.clone()),
-                Purpose::Authenticate => args.pin.clone(),
+                Purpose::Authenticate | Purpose::TlsLogin => args.pin.clone(),
             }
         } else {
             None

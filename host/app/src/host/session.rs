@@ -118,6 +118,7 @@ impl<'a> Session<'a> {
             purpose,
             origin: self.origin.as_str().to_owned(),
             top_origin: self.top_origin.map(|o| o.as_str().to_owned()),
+            program: None,
             lang: Some(self.lang.code().to_owned()),
             holder: Some(holder.to_owned()),
             certificate: Some(certificate),

@@ -8,10 +8,12 @@
 //! are parsed elsewhere, once.
 
 mod error;
+mod fields;
 mod key;
 mod summary;
 
 pub use error::CertError;
+pub use fields::{fields, CertFields, KeyParts};
 pub use key::ecdsa_raw_from_der;
 pub use key::PublicKey;
 pub use summary::{summarize, usage, CertSummary, CertUsage};

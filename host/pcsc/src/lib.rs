@@ -25,6 +25,10 @@ pub struct ReaderInfo {
     pub exclusive: bool,
     /// The card's ATR when present.
     pub atr: Option<Atr>,
+    /// How many card events (insertions, removals) the service has counted in this reader: a
+    /// changed count means another card, even one with the same ATR (pcsc-lite's event counter,
+    /// the high 16 bits of `dwEventState`).
+    pub event_count: u32,
 }
 
 /// Maps a PC/SC error to the typed transport error (the one place this happens).
@@ -90,6 +94,7 @@ pub fn readers(ctx: &Context) -> Result<Vec<ReaderInfo>, TransportError> {
                 card_present,
                 exclusive: ev.contains(State::EXCLUSIVE),
                 atr: card_present.then(|| Atr(s.atr().to_vec())),
+                event_count: s.event_count(),
             }
         })
         .collect())

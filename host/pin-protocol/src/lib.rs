@@ -9,6 +9,8 @@
 //! No I/O here: lines in, lines out.
 
 pub mod lines;
+#[cfg(feature = "tokens")]
+pub mod tokens;
 
 use std::borrow::Cow;
 use std::fmt;

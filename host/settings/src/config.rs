@@ -177,13 +177,27 @@ impl Config {
 
     /// The PIN program's argv.
     pub fn pin_program_argv(&self) -> Vec<String> {
+        self.pin_program_argv_near(None)
+    }
+
+    /// The PIN program's argv for a program that is not in eidlink's directory itself (the PKCS#11
+    /// module, loaded by a browser): the configured one, else `eidlink-pin` in `dir` (the module's
+    /// directory), else beside this process's program, else on the `PATH`.
+    pub fn pin_program_argv_near(&self, dir: Option<&std::path::Path>) -> Vec<String> {
         if let Some(argv) = self.pin_program.as_ref().filter(|a| !a.is_empty()) {
             return argv.clone();
         }
-        let beside = std::env::current_exe()
+        let name = if cfg!(windows) { "eidlink-pin.exe" } else { "eidlink-pin" };
+        let exe_dir = std::env::current_exe()
             .ok()
-            .and_then(|exe| exe.parent().map(|d| d.join("eidlink-pin")));
-        match beside.filter(|p| p.exists()) {
+            .and_then(|exe| exe.parent().map(std::path::Path::to_path_buf));
+        let found = dir
+            .map(std::path::Path::to_path_buf)
+            .into_iter()
+            .chain(exe_dir)
+            .map(|d| d.join(name))
+            .find(|p| p.exists());
+        match found {
             Some(p) => vec![p.display().to_string()],
             None => vec!["eidlink-pin".to_owned()],
         }

@@ -1,8 +1,12 @@
 //! The PIN flow every signature goes through: find the card, show the dialog with the certificate
 //! and the tries left, verify the PIN (typed in the dialog, or on the reader or token) and sign.
 
-use eidlink_core::{CardError, CertificateKind, Digest, KeyInfo, KeyRole, PinCharset, PinFailure, PinInput, Token};
-use eidlink_pin_protocol::{AskError, CertificateInfo, Charset, HashInfo, PinRules, Purpose, Status, Wait};
+use eidlink_core::{CardError, CertificateKind, Digest, KeyRole, PinCharset, PinFailure, PinInput, Token};
+use eidlink_pin_protocol::{AskError, HashInfo, Purpose, Status, Wait};
+
+/// What the dialog shows of the key and the certificate: the one translation, shared with the
+/// PKCS#11 module.
+pub(super) use eidlink_pin_protocol::tokens::{certificate_info, pin_rules};
 
 use super::errors::{HostError, Reason};
 use super::prompt::Answer;
@@ -134,29 +138,4 @@ async fn tell_blocked(s: &mut Session<'_>, flow: &PinFlow<'_>, summary: &eidlink
     let card = Some((summary.holder.as_str(), certificate_info(summary)));
     let ask = s.ask_waiting(flow.purpose, Wait::PinBlocked, flow.hash.clone(), card);
     s.tell(&ask).await;
-}
-
-/// The PIN field the dialog shows for `key`.
-fn pin_rules(key: &KeyInfo, tries_left: Option<u8>, max_tries: Option<u8>) -> PinRules {
-    PinRules {
-        label: key.pin_label.to_owned(),
-        min: key.pin.min_len,
-        max: key.pin.max_len,
-        tries_left,
-        max_tries,
-        charset: match key.pin.charset {
-            PinCharset::Digits => Charset::Digits,
-            PinCharset::Any => Charset::Any,
-        },
-    }
-}
-
-/// What the dialog shows of a certificate.
-pub(super) fn certificate_info(summary: &eidlink_cert::CertSummary) -> CertificateInfo {
-    CertificateInfo {
-        subject: summary.subject_cn.clone(),
-        issuer: summary.issuer_cn.clone(),
-        not_before: summary.valid_from.clone(),
-        not_after: summary.valid_to.clone(),
-    }
 }

@@ -8,7 +8,8 @@ use eidlink_core::Pin;
 use eidlink_pin_protocol::{Ask, Request, Response, Status};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
-use zeroize::{Zeroize, Zeroizing};
+use eidlink_pin_protocol::lines::LineBuffer;
+use zeroize::Zeroizing;
 
 use super::errors::{HostError, Reason};
 
@@ -118,57 +119,38 @@ impl PinProgram {
     }
 }
 
-/// The longest answer line the dialog sends (`{"result":"pin","pin":"..."}` with a PIN of at most
-/// a few dozen characters, even \u-escaped, is far below).
-const MAX_ANSWER_LINE: usize = 4096;
-
-/// Reads the dialog's answer lines into memory that is wiped. A `BufReader` would keep each PIN
-/// in its buffer after the line is consumed, and a growing `String` leaves copies behind when it
-/// reallocates; here the one buffer is allocated once, at its full size, every consumed byte is
-/// overwritten at once, and the buffer is zeroized when the reader is dropped.
+/// Reads the dialog's answer lines into the protocol crate's wiped buffer (see
+/// [`LineBuffer`]: no copy of a PIN is left behind in this reader).
 struct LineReader<R> {
     inner: R,
-    buf: Zeroizing<Vec<u8>>,
-    filled: usize,
+    buf: LineBuffer,
 }
 
 impl<R: AsyncRead + Unpin> LineReader<R> {
     fn new(inner: R) -> Self {
         Self {
             inner,
-            buf: Zeroizing::new(vec![0; MAX_ANSWER_LINE]),
-            filled: 0,
+            buf: LineBuffer::new(),
         }
     }
 
     /// The next line with its `\n` (in zeroizing memory), or `None` at the end of input (a
-    /// partial last line is dropped: an answer is only whole with its newline).
+    /// partial last line is dropped: an answer is only whole with its newline). Cancel-safe: bytes
+    /// read stay in the buffer.
     async fn read_line(&mut self) -> std::io::Result<Option<Zeroizing<Vec<u8>>>> {
         loop {
-            if let Some(end) = self.buf[..self.filled].iter().position(|&b| b == b'\n') {
-                let len = end + 1;
-                let line = Zeroizing::new(self.buf[..len].to_vec());
-                // What follows moves to the front, and what it leaves behind is wiped.
-                self.buf.copy_within(len..self.filled, 0);
-                self.filled -= len;
-                let filled = self.filled;
-                self.buf[filled..].zeroize();
+            if let Some(line) = self
+                .buf
+                .next_line()
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?
+            {
                 return Ok(Some(line));
             }
-            if self.filled == self.buf.len() {
-                self.buf.zeroize();
-                self.filled = 0;
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    "an answer line is too long",
-                ));
-            }
-            let filled = self.filled;
-            let n = self.inner.read(&mut self.buf[filled..]).await?;
+            let n = self.inner.read(self.buf.space()).await?;
             if n == 0 {
                 return Ok(None);
             }
-            self.filled += n;
+            self.buf.filled(n);
         }
     }
 }
@@ -201,15 +183,14 @@ mod tests {
         assert!(matches!(Response::from_line(&line), Ok(Response::Pin(p)) if p.as_str() == "918273"));
         drop(line);
         // The reader already holds the next line, and nothing of the PIN.
-        let held = &reader.buf[..];
+        let held = reader.buf.raw();
         assert!(
             !held.windows(6).any(|w| w == b"918273"),
             "the PIN stays in the reader's buffer"
         );
-        assert!(held[reader.filled..].iter().all(|&b| b == 0));
         let next = reader.read_line().await.unwrap().unwrap();
         assert_eq!(&next[..], b"{\"result\":\"cancelled\"}\n");
-        assert!(reader.buf.iter().all(|&b| b == 0), "all consumed bytes are wiped");
+        assert!(reader.buf.raw().iter().all(|&b| b == 0), "all consumed bytes are wiped");
         assert!(reader.read_line().await.unwrap().is_none());
     }
 
@@ -219,7 +200,7 @@ mod tests {
         let mut reader = LineReader::new(r);
         let writer = tokio::spawn(async move {
             w.write_all(b"{\"result\":\"confirmed\"}\n").await.unwrap();
-            w.write_all(&vec![b'x'; MAX_ANSWER_LINE + 1]).await.unwrap();
+            w.write_all(&vec![b'x'; eidlink_pin_protocol::lines::MAX_ANSWER_LINE + 1]).await.unwrap();
         });
         assert_eq!(
             &reader.read_line().await.unwrap().unwrap()[..],

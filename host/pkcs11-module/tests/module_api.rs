@@ -338,3 +338,41 @@ fn a_removed_card_closes_its_sessions_and_raises_a_slot_event() {
     assert_ne!(key, key2, "a handle of the removed card never reaches the new one");
     card.handle.remove();
 }
+
+#[test]
+fn other_threads_are_answered_while_a_signature_waits_for_the_user_who_never_answers() {
+    let card = insert(Profile::Belpic18, &CardOptions::default());
+    let record = answers("hang");
+    // The user walks away: the dialog is closed after the settings' timeout.
+    let config = home().join(".config/eidlink/config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("timeout-seconds = 4\n");
+    std::fs::write(&config, text).unwrap();
+    let (slot, s) = session();
+    let key = objects(&s, ObjectClass::PRIVATE_KEY)[0];
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let signer = {
+        let done = std::sync::Arc::clone(&done);
+        std::thread::spawn(move || {
+            let r = s.sign(&Mechanism::Ecdsa, key, &[1; 48]);
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            r
+        })
+    };
+    wait_for(|| !asks(&record).is_empty(), "the dialog to be shown");
+    // Meanwhile NSS's other threads look at slots, tokens and objects: answered, not held.
+    let other = pkcs11().open_ro_session(slot).unwrap();
+    for _ in 0..20 {
+        assert!(pkcs11().get_slot_info(slot).unwrap().token_present());
+        assert_eq!(pkcs11().get_token_info(slot).unwrap().label().trim(), "Alice Specimen");
+        assert_eq!(objects(&other, ObjectClass::CERTIFICATE).len(), 1);
+    }
+    assert!(
+        !done.load(std::sync::atomic::Ordering::SeqCst),
+        "the other calls were answered while the signature still waited"
+    );
+    let e = signer.join().unwrap().unwrap_err();
+    assert_eq!(rv(e), RvError::FunctionCanceled, "no answer in time is a cancel");
+    assert_eq!(card.handle.pin_tries_left(), 3);
+    std::fs::write(&config, "").unwrap();
+}

@@ -115,6 +115,27 @@ if awk '{print $6}' <<<"$contents" | grep -c '^\./etc' >/dev/null; then
 else
     pass "the package ships nothing under /etc"
 fi
+# eidlink's PKCS#11 module (host/pkcs11-module; build.sh ships it whenever the workspace has that
+# crate, and refuses to build the package without the built module) and its two package-file
+# registrations.
+MODULE=/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/pkcs11/libeidlink_pkcs11.so
+FF_PKCS11=/usr/lib/mozilla/pkcs11-modules/eidlink_pkcs11.json
+P11KIT=/usr/share/p11-kit/modules/eidlink.module
+POLICIES=/etc/firefox/policies/policies.json
+with_module=no
+[ -f host/pkcs11-module/Cargo.toml ] && with_module=yes
+if [ "$with_module" = yes ]; then
+    for f in "$MODULE" "$FF_PKCS11" "$P11KIT"; do
+        if grep -qF " .$f" <<<"$contents"; then pass "the package has $f"; else fail "the package lacks $f"; fi
+    done
+    if [ -e "$POLICIES" ]; then
+        echo "installer/test.sh: $POLICIES exists before the test: the policy checks need a machine without one" >&2
+        exit 1
+    fi
+else
+    echo "# no host/pkcs11-module in this tree: the package has no PKCS#11 module to check"
+fi
+if grep -q 'libnss3-tools' <<<"$(dpkg-deb -f "$deb" Recommends)"; then pass "Recommends libnss3-tools (modutil for eidlink install --user)"; else fail "Recommends lacks libnss3-tools"; fi
 depends=$(dpkg-deb -f "$deb" Depends)
 if grep -q 'pcscd' <<<"$depends" && grep -q 'libpcsclite1' <<<"$depends"; then pass "Depends: $depends"; else fail "Depends lacks pcscd or libpcsclite1: $depends"; fi
 
@@ -147,6 +168,22 @@ if [ "$(grep -c '(system): ok: .* -> /usr/bin/eidlink-host$' <<<"$diag")" -eq 5 
 else
     fail "eidlink diagnose does not report the system registrations: $diag"
 fi
+if [ "$with_module" = yes ]; then
+    # The module's registrations: the shipped manifest and p11-kit file, and the SecurityDevices
+    # policy postinst added (eidlink created policies.json: there was none), all naming the
+    # installed module; none of them a conffile, the policy file not the package's.
+    for want in "Firefox PKCS#11 manifest (system): ok: $FF_PKCS11 -> $MODULE" \
+        "Firefox policy SecurityDevices (system): ok: $POLICIES -> $MODULE" \
+        "p11-kit (system): ok: $P11KIT -> $MODULE"; do
+        if grep -qxF "  $want" <<<"$diag"; then pass "diagnose: $want"; else fail "diagnose does not say '$want': $diag"; fi
+    done
+    if [ -f "$POLICIES" ] && [ "$(tr -d ' \n' <"$POLICIES")" = "{\"policies\":{\"SecurityDevices\":{\"Add\":{\"eidlink\":\"$MODULE\"}}}}" ]; then
+        pass "postinst wrote $POLICIES with SecurityDevices.Add.eidlink = $MODULE"
+    else
+        fail "no SecurityDevices policy for $MODULE in $POLICIES: $(cat "$POLICIES" 2>&1)"
+    fi
+    if dpkg -S "$POLICIES" >/dev/null 2>&1; then fail "$POLICIES belongs to the package"; fi
+fi
 for b in eidlink eidlink-host eidlink-pin eidlink-tray; do
     if "/usr/bin/$b" --help 2>&1 | grep -ci 'usage' >/dev/null; then pass "$b --help"; else fail "$b --help prints no usage"; fi
     if man -l "/usr/share/man/man1/$b.1.gz" 2>/dev/null | grep -c "$b" >/dev/null; then pass "man page $b(1)"; else fail "man page $b(1) does not render"; fi
@@ -174,6 +211,11 @@ log "installer: dpkg -r"
 dpkg -r eidlink >"$WORK/dpkg-r.log" 2>&1 || { cat "$WORK/dpkg-r.log" >&2; exit 1; }
 [ ! -e /usr/bin/eidlink-host ] && [ ! -e /etc/chromium/native-messaging-hosts/org.eidlink.host.json ] &&
     pass "dpkg -r removed the host and its manifests" || fail "dpkg -r left the host or a manifest"
+if [ "$with_module" = yes ]; then
+    [ ! -e "$MODULE" ] && [ ! -e "$FF_PKCS11" ] && [ ! -e "$P11KIT" ] && [ ! -e "$POLICIES" ] && [ ! -e "$(dirname "$POLICIES")" ] &&
+        pass "dpkg -r removed the module, its manifest, its p11-kit file and the policies.json eidlink created" ||
+        fail "dpkg -r left the module or one of its registrations: $(ls -la "$MODULE" "$FF_PKCS11" "$P11KIT" "$(dirname "$POLICIES")" 2>&1)"
+fi
 compare remove
 dpkg -P eidlink >"$WORK/dpkg-p.log" 2>&1 || { cat "$WORK/dpkg-p.log" >&2; exit 1; }
 installed=no

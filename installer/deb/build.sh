@@ -19,7 +19,11 @@
 #   /usr/share/chromium/extensions/eidlink -> the unpacked extension (Debian's Chromium loads it)
 #   /usr/share/google-chrome/extensions/<id>.json                     (Chrome: Web Store offer)
 #   /usr/share/mozilla/extensions/{ec8030f7-…}/eidlink@eidlink.org.xpi (Firefox: system add-on)
-#   native-messaging manifests: written by postinst (`eidlink install --system`), not shipped
+#   /usr/lib/<multiarch>/pkcs11/libeidlink_pkcs11.so                  (eidlink's PKCS#11 module, stripped)
+#   /usr/lib/mozilla/pkcs11-modules/eidlink_pkcs11.json               (Firefox: the module's manifest)
+#   /usr/share/p11-kit/modules/eidlink.module                         (p11-kit: the module)
+#   native-messaging manifests, Firefox's SecurityDevices policy: written by postinst
+#   (`eidlink install --system`), not shipped
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HERE="$ROOT/installer/deb"
@@ -43,11 +47,27 @@ BINS=(eidlink eidlink-host eidlink-pin eidlink-tray)
 if [ -z "$bin_dir" ]; then
     bin_dir="$ROOT/target/$profile"
     if [ "$profile" = release ]; then
-        (cd "$ROOT" && cargo build --release --locked -p eidlink-app -p eidlink-pin-dialog -p eidlink-tray --bins)
+        module=()
+        [ -f "$ROOT/host/pkcs11-module/Cargo.toml" ] && module=(-p eidlink-pkcs11-module)
+        (cd "$ROOT" && cargo build --release --locked -p eidlink-app -p eidlink-pin-dialog -p eidlink-tray --bins "${module[@]}")
     fi
 fi
 for b in "${BINS[@]}"; do
     [ -x "$bin_dir/$b" ] || { echo "build.sh: $bin_dir/$b is missing: run cargo build --workspace (or --profile release)" >&2; exit 1; }
+done
+# eidlink's PKCS#11 module (host/pkcs11-module), once the workspace has it: then it must be built.
+MODULE_LIB=libeidlink_pkcs11.so
+with_module=no
+if [ -f "$ROOT/host/pkcs11-module/Cargo.toml" ]; then
+    with_module=yes
+    [ -f "$bin_dir/$MODULE_LIB" ] || { echo "build.sh: $bin_dir/$MODULE_LIB is missing: run cargo build -p eidlink-pkcs11-module" >&2; exit 1; }
+fi
+MULTIARCH=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+MODULE_PATH=/usr/lib/$MULTIARCH/pkcs11/$MODULE_LIB
+# The shipped manifest and p11-kit file name the module's path (a register/pkcs11.rs test keeps
+# them equal to what `eidlink install --system` writes).
+for f in "$LINUX/eidlink_pkcs11.json" "$LINUX/eidlink.module"; do
+    grep -qF "$MODULE_PATH" "$f" || { echo "build.sh: $f does not name $MODULE_PATH" >&2; exit 1; }
 done
 
 VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$ROOT/Cargo.toml" | head -1)
@@ -72,6 +92,19 @@ for b in "${BINS[@]}"; do
     strip --strip-unneeded -o "$PKG/usr/bin/$b" "$bin_dir/$b"
     chmod 0755 "$PKG/usr/bin/$b"
 done
+
+elf=("${BINS[@]/#/debian/eidlink/usr/bin/}")
+if [ "$with_module" = yes ]; then
+    install -d "$PKG/usr/lib/$MULTIARCH/pkcs11"
+    strip --strip-unneeded -o "$PKG$MODULE_PATH" "$bin_dir/$MODULE_LIB"
+    chmod 0644 "$PKG$MODULE_PATH"
+    elf+=("debian/eidlink$MODULE_PATH")
+    # Its registrations that are the same on every machine are package files: Firefox's manifest
+    # (the extension's pkcs11 API, and what diagnose checks) and p11-kit's module file. Firefox's
+    # SecurityDevices policy goes into a file under /etc that the administrator may own: postinst.
+    install -D -m 0644 "$LINUX/eidlink_pkcs11.json" "$PKG/usr/lib/mozilla/pkcs11-modules/eidlink_pkcs11.json"
+    install -D -m 0644 "$LINUX/eidlink.module" "$PKG/usr/share/p11-kit/modules/eidlink.module"
+fi
 
 # Man pages from each program's --help (help2man), plus every eidlink subcommand's own --help.
 man="$PKG/usr/share/man/man1"
@@ -134,7 +167,7 @@ find "$PKG/usr/share" -type f -exec chmod 0644 {} +
 # no ELF header names.
 mkdir -p "$WORK/debian"
 printf 'Source: eidlink\n\nPackage: eidlink\nArchitecture: any\n' >"$WORK/debian/control"
-shlibs=$(cd "$WORK" && dpkg-shlibdeps -O "${BINS[@]/#/debian/eidlink/usr/bin/}" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
+shlibs=$(cd "$WORK" && dpkg-shlibdeps -O "${elf[@]}" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
 [ -n "$shlibs" ] || { echo "build.sh: dpkg-shlibdeps found nothing" >&2; exit 1; }
 rm "$WORK/debian/control"
 size=$(du -sk --exclude=DEBIAN "$PKG" | cut -f1)
@@ -146,7 +179,7 @@ Architecture: amd64
 Maintainer: eidlink developers <eidlink@eidlink.org>
 Installed-Size: $size
 Depends: $shlibs, pcscd, libx11-6, libx11-xcb1, libxcursor1, libxrandr2, libxi6, libxkbcommon-x11-0, libegl1, libgl1
-Recommends: libccid, libgl1-mesa-dri
+Recommends: libccid, libgl1-mesa-dri, libnss3-tools
 Section: utils
 Priority: optional
 Homepage: https://example.invalid/eidlink
@@ -157,10 +190,13 @@ Description: use your eID card on websites (Web eID compatible)
  .
  This package holds the eidlink command-line tool, the native-messaging host
  browsers start (eidlink-host), the PIN dialog (eidlink-pin), the tray app
- (eidlink-tray), the browser extension for Chromium and Firefox, and registers
- the host with every browser for all users.
+ (eidlink-tray), the browser extension for Chromium and Firefox, eidlink's
+ PKCS#11 module (TLS client-certificate login with the card, registered for
+ Firefox and p11-kit), and registers the host with every browser for all users.
+ "eidlink install --user" adds the module to a user's NSS database for
+ Chromium and Chrome (modutil, in libnss3-tools).
 EOF
-install -m 0755 "$HERE/postinst" "$HERE/postrm" "$PKG/DEBIAN/"
+install -m 0755 "$HERE/postinst" "$HERE/prerm" "$HERE/postrm" "$PKG/DEBIAN/"
 (cd "$PKG" && find usr -type f -print0 | sort -z | xargs -0 md5sum) >"$PKG/DEBIAN/md5sums"
 chmod 0644 "$PKG/DEBIAN/control" "$PKG/DEBIAN/md5sums"
 

@@ -702,7 +702,7 @@ pub fn p11kit_path(dir: &Path) -> PathBuf {
 /// failing eidlink module does not make p11-kit fail the other modules' users.
 pub fn p11kit_module_file(module: &Path) -> String {
     format!(
-        "# eidlink: eID cards through eidlink's PKCS#11 module (written by eidlink install)\nmodule: {}\ncritical: no\n",
+        "# eidlink: eID cards through eidlink's PKCS#11 module\nmodule: {}\ncritical: no\n",
         module.display()
     )
 }
@@ -764,6 +764,26 @@ mod tests {
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         d
+    }
+
+    /// The Debian package ships the Firefox manifest and the p11-kit file (installer/linux): they
+    /// must be what `eidlink install --system` would write for the packaged module.
+    #[test]
+    #[cfg(all(unix, not(target_os = "macos"), target_arch = "x86_64"))]
+    fn debian_package_files_match() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../installer/linux");
+        let module = packaged_module().unwrap();
+        assert_eq!(
+            module,
+            Path::new("/usr/lib/x86_64-linux-gnu/pkcs11/libeidlink_pkcs11.so")
+        );
+        let mut want = serde_json::to_string_pretty(&firefox_manifest(&module)).unwrap();
+        want.push('\n');
+        assert_eq!(std::fs::read_to_string(dir.join("eidlink_pkcs11.json")).unwrap(), want);
+        assert_eq!(
+            std::fs::read_to_string(dir.join(P11KIT_FILE)).unwrap(),
+            p11kit_module_file(&module)
+        );
     }
 
     #[test]

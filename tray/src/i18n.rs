@@ -84,6 +84,7 @@ pub enum Text {
     ColHolder,
     ColResult,
     ActAuthenticate,
+    ActTlsLogin,
     ActSigningCertificate,
     ActSign,
     ResultOk,
@@ -379,6 +380,12 @@ impl Text {
             ColHolder => ["Titulaire", "Houder", "Inhaber", "Holder"],
             ColResult => ["Résultat", "Resultaat", "Ergebnis", "Result"],
             ActAuthenticate => ["Connexion", "Aanmelding", "Anmeldung", "Log in"],
+            ActTlsLogin => [
+                "Connexion par certificat",
+                "Aanmelding met certificaat",
+                "Anmeldung mit Zertifikat",
+                "Log in with a certificate",
+            ],
             ActSigningCertificate => [
                 "Certificat de signature",
                 "Handtekeningcertificaat",
@@ -524,6 +531,7 @@ pub fn warning(warning: &Warning, lang: Language) -> String {
 pub fn history_action(action: &str, lang: Language) -> String {
     match action {
         "authenticate" => Text::ActAuthenticate.get(lang).to_owned(),
+        eidlink_settings::history::TLS_LOGIN => Text::ActTlsLogin.get(lang).to_owned(),
         "get-signing-certificate" => Text::ActSigningCertificate.get(lang).to_owned(),
         "sign" => Text::ActSign.get(lang).to_owned(),
         other => other.to_owned(),
@@ -580,5 +588,10 @@ mod tests {
         assert!(action(&Action::ReadFailed("x1".into()), Language::De).ends_with("x1"));
         assert_eq!(history_result("ok", Language::Nl), "Gelukt");
         assert_eq!(history_result("PIN_BLOCKED", Language::Nl), "PIN_BLOCKED");
+        assert_eq!(
+            history_action(eidlink_settings::history::TLS_LOGIN, Language::Fr),
+            "Connexion par certificat"
+        );
+        assert_eq!(history_action("future-action", Language::De), "future-action");
     }
 }

@@ -118,7 +118,10 @@ mod tests {
         let line = read_line_blocking(&mut buffer, &mut input).unwrap().unwrap();
         assert!(line.windows(6).any(|w| w == b"918273"));
         drop(line);
-        assert!(!buffer.raw().windows(6).any(|w| w == b"918273"), "the PIN stays in the buffer");
+        assert!(
+            !buffer.raw().windows(6).any(|w| w == b"918273"),
+            "the PIN stays in the buffer"
+        );
         let next = read_line_blocking(&mut buffer, &mut input).unwrap().unwrap();
         assert_eq!(&next[..], b"{\"result\":\"cancelled\"}\n");
         assert!(buffer.raw().iter().all(|&b| b == 0), "all consumed bytes are wiped");

@@ -585,13 +585,16 @@ pub unsafe extern "C" fn C_GetFunctionList(list: *mut *mut CK_FUNCTION_LIST) -> 
 /// a development build): found by the address of [`C_GetFunctionList`].
 #[cfg(target_os = "linux")]
 pub(crate) fn module_dir() -> Option<std::path::PathBuf> {
-    let address = C_GetFunctionList as usize;
+    let address = C_GetFunctionList as *const () as usize;
     let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
     maps.lines().find_map(|line| {
         // `start-end perms offset dev inode path` (proc(5)).
         let mut fields = line.split_whitespace();
         let (start, end) = fields.next()?.split_once('-')?;
-        let (start, end) = (usize::from_str_radix(start, 16).ok()?, usize::from_str_radix(end, 16).ok()?);
+        let (start, end) = (
+            usize::from_str_radix(start, 16).ok()?,
+            usize::from_str_radix(end, 16).ok()?,
+        );
         let path = fields.nth(4)?;
         (start <= address && address < end && path.starts_with('/'))
             .then(|| std::path::Path::new(path).parent().map(std::path::Path::to_path_buf))
@@ -614,7 +617,7 @@ pub(crate) fn module_dir() -> Option<std::path::PathBuf> {
     let ok = unsafe {
         GetModuleHandleExW(
             GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
-            C_GetFunctionList as *const u16,
+            C_GetFunctionList as *const () as *const u16,
             &mut module,
         )
     };

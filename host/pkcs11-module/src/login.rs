@@ -45,7 +45,7 @@ pub(crate) fn sign(cards: &mut Cards, generation: u64, digest: &Digest, program:
     };
     tracing::info!(program, result, "TLS client-certificate login");
     if let Some(dirs) = Dirs::new() {
-        let entry = history::Entry::now(program, "tls-login", Some(holder), result);
+        let entry = history::Entry::now(program, history::TLS_LOGIN, Some(holder), result);
         if let Err(e) = history::append(&dirs.data, &entry) {
             tracing::warn!(error = %e, "cannot write the history");
         }
@@ -88,7 +88,8 @@ fn sign_on(card: &mut Card, digest: &Digest, program: &str, config: &Config) -> 
     let mut dialog = Dialog::spawn(
         &config.pin_program_argv_near(crate::ffi::module_dir().as_deref()),
         config.timeout(),
-    ).map_err(|e| {
+    )
+    .map_err(|e| {
         tracing::warn!(error = %e, "no PIN dialog");
         CKR_GENERAL_ERROR
     })?;

@@ -32,6 +32,10 @@ pub const LOCK_FILE: &str = "history.lock";
 /// some 3500 requests are kept, months of use.
 pub const MAX_BYTES: u64 = 512 * 1024;
 
+/// The action of a TLS client-certificate login through the PKCS#11 module (whose origin is the
+/// program that asked: PKCS#11 does not tell the site).
+pub const TLS_LOGIN: &str = "tls-login";
+
 /// One request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
@@ -39,7 +43,7 @@ pub struct Entry {
     pub time: u64,
     /// The requesting origin (the site).
     pub origin: String,
-    /// `authenticate`, `get-signing-certificate` or `sign`.
+    /// `authenticate`, `get-signing-certificate`, `sign` or [`TLS_LOGIN`].
     pub action: String,
     /// The certificate holder, when a card was read.
     pub holder: Option<String>,

@@ -17,10 +17,15 @@ VERSION=${EIDLINK_MSI_VERSION:-$(sed -n 's/^version = "\(.*\)"$/\1/p' "$ROOT/Car
 
 stand=$(mktemp -d /tmp/eidlink-wixl.XXXXXX)
 trap 'rm -rf "$stand"' EXIT
-for f in eidlink.exe eidlink-host.exe eidlink-pin.exe eidlink-tray.exe; do
-    if [ -n "$bindir" ]; then
+for f in eidlink.exe eidlink-host.exe eidlink-pin.exe eidlink-tray.exe eidlink_pkcs11.dll; do
+    if [ -n "$bindir" ] && [ -f "$bindir/$f" ]; then
         cp "$bindir/$f" "$stand/$f"
+    elif [ -n "$bindir" ] && { [ "$f" != eidlink_pkcs11.dll ] || [ -f "$ROOT/host/pkcs11-module/Cargo.toml" ]; }; then
+        echo "build-wixl.sh: $bindir/$f is missing (scripts/build-windows.sh builds it)" >&2
+        exit 1
     else
+        # Stand-ins; with BINDIR only for the PKCS#11 module of a tree that has none yet.
+        [ -z "$bindir" ] || echo "# build-wixl.sh: no host/pkcs11-module in this tree: eidlink_pkcs11.dll is a stand-in" >&2
         printf 'stand-in for %s (wixl test build)\n' "$f" >"$stand/$f"
     fi
 done
@@ -28,7 +33,7 @@ xpi="$ROOT/extension/dist/eidlink-firefox.xpi"
 [ -f "$xpi" ] || (cd "$ROOT/extension" && node build.mjs >/dev/null)
 cp "$xpi" "$stand/eidlink-firefox.xpi"
 
-cp "$HERE"/org.eidlink.host.*.json "$stand/"
+cp "$HERE"/org.eidlink.host.*.json "$HERE/eidlink_pkcs11.json" "$stand/"
 cp "$wxs" "$stand/eidlink.wxs"
 
 mkdir -p "$(dirname "$out")"

@@ -68,6 +68,8 @@ file_is TrayExe eidlink-tray.exe Tray
 file_is ChromiumManifestJson "$HOST.chromium.json" ChromiumManifest
 file_is FirefoxManifestJson "$HOST.firefox.json" FirefoxManifest
 file_is FirefoxXpiFile eidlink-firefox.xpi FirefoxXpi
+file_is Pkcs11Dll eidlink_pkcs11.dll Pkcs11Module
+file_is FirefoxPkcs11ManifestJson eidlink_pkcs11.json FirefoxPkcs11Manifest
 
 # The host, per browser: HKLM, 64-bit view, default value = the manifest's installed path.
 declare -A HOST_KEYS=(
@@ -85,6 +87,14 @@ done
 # ... and no other NativeMessagingHosts key (a misspelt browser key would be one).
 n=$(grep -c 'NativeMessagingHosts' <<<"$registry" || true)
 [ "$n" -eq "${#HOST_KEYS[@]}" ] || bad "$n NativeMessagingHosts registry rows, want ${#HOST_KEYS[@]}"
+
+# eidlink's PKCS#11 module for Firefox: HKLM\Software\Mozilla\PKCS11Modules\<manifest name>, 64-bit
+# view, default value = the manifest's installed path (Firefox's NativeManifests.sys.mjs reads
+# HKCU, then HKLM's 32-bit and 64-bit views), and no other PKCS11Modules key.
+has_row "$registry" "Firefox PKCS#11 module" "$HKLM" 'Software\Mozilla\PKCS11Modules\eidlink_pkcs11' "" '[#FirefoxPkcs11ManifestJson]' FirefoxPkcs11
+component_is FirefoxPkcs11 INSTALLDIR "$REG64"
+n=$(grep -c 'PKCS11Modules' <<<"$registry" || true)
+[ "$n" -eq 1 ] || bad "$n PKCS11Modules registry rows, want 1"
 
 # The tray: at every login, and in the Start menu.
 has_row "$registry" "tray at login" "$HKLM" 'Software\Microsoft\Windows\CurrentVersion\Run' eidlink '"[#TrayExe]" --hidden' TrayAtLogin
@@ -136,9 +146,13 @@ manifest_has ChromiumManifestJson "\"name\":\"$HOST\"" '"path":"eidlink-host.exe
     "\"allowed_origins\":[\"chrome-extension://$CHROMIUM_ID/\"]"
 manifest_has FirefoxManifestJson "\"name\":\"$HOST\"" '"path":"eidlink-host.exe"' '"type":"stdio"' \
     "\"allowed_extensions\":[\"$FIREFOX_ID\"]"
+# Firefox installs the module under its description (which must not be empty): eidlink, the name
+# the NSS registrations use.
+manifest_has FirefoxPkcs11ManifestJson '"name":"eidlink_pkcs11"' '"description":"eidlink"' \
+    '"path":"eidlink_pkcs11.dll"' '"type":"pkcs11"' "\"allowed_extensions\":[\"$FIREFOX_ID\"]"
 
 if [ "$errors" -gt 0 ]; then
     echo "msi check: $msi: $errors problem(s)" >&2
     exit 1
 fi
-echo "msi check: $msi: Directory, File, Component, Registry, Shortcut, Upgrade and the manifests are right"
+echo "msi check: $msi: Directory, File, Component, Registry, Shortcut, Upgrade and the manifests (the PKCS#11 module's too) are right"

@@ -2,7 +2,7 @@
 # The .msi test (installer/test.sh runs it): builds eidlink.wxs with wixl, checks its tables with
 # check-msi.sh, and then shows that the check can fail: each mutation below is a mistake the check
 # must catch (a misspelt browser key, a manifest the key does not name, a wrong folder, a new
-# upgrade code, a 32-bit host key); a mutated .wxs whose .msi passes fails this test.
+# upgrade code, a 32-bit host key; the same for the PKCS#11 module's Firefox key); a mutated .wxs whose .msi passes fails this test.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -22,6 +22,9 @@ mutations=(
     's/UpgradeCode="[^"]*"/UpgradeCode="11111111-2222-3333-4444-555555555555"/'
     '/Id="EdgeHost"/s/ Win64="yes"//'
     's/<DirectoryRef Id="ProgramMenuFolder">/<DirectoryRef Id="INSTALLDIR">/'
+    's/Mozilla\\PKCS11Modules\\eidlink_pkcs11/Mozilla\\PKCS11Module\\eidlink_pkcs11/'
+    's/Value="\[#FirefoxPkcs11ManifestJson\]"/Value="[#FirefoxManifestJson]"/'
+    '/Id="FirefoxPkcs11"/s/ Win64="yes"//'
 )
 caught=0
 for m in "${mutations[@]}"; do

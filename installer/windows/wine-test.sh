@@ -142,15 +142,29 @@ wine "$bin/eidlink.exe" diagnose </dev/null >"$WORK/diagnose.out" 2>&1 || true
 for b in "Google Chrome" "Microsoft Edge" "Firefox"; do
     grep -q "^  $b (user): ok: " "$WORK/diagnose.out" || { ok=no; echo "diagnose: $b (user) not ok" >&2; }
 done
+# eidlink's PKCS#11 module beside eidlink.exe (built when the tree has host/pkcs11-module):
+# HKCU's Firefox PKCS11Modules key names a manifest that names it.
+PKCS11_KEY='Software\Mozilla\PKCS11Modules\eidlink_pkcs11'
+module_checked=""
+if [ -f "$bin/eidlink_pkcs11.dll" ]; then
+    module_checked="; the PKCS#11 module's HKCU key, manifest and diagnose line too"
+    if found=$(registered_host "HKCU\\$PKCS11_KEY"); then
+        cmp -s "$(tail -1 <<<"$found")" "$bin/eidlink_pkcs11.dll" || { ok=no; echo "HKCU\\$PKCS11_KEY: not $bin/eidlink_pkcs11.dll" >&2; }
+    else
+        ok=no
+    fi
+    grep -q "^  Firefox PKCS#11 manifest (user): ok: " "$WORK/diagnose.out" || { ok=no; echo "diagnose: the PKCS#11 manifest (user) not ok" >&2; }
+fi
 wine "$bin/eidlink.exe" uninstall --user </dev/null >/dev/null 2>&1 || ok=no
 for k in "${KEYS[@]}"; do
     key="HKCU\\Software\\$k\\NativeMessagingHosts\\org.eidlink.host"
     if wine reg query "$key" >/dev/null 2>&1; then ok=no; echo "uninstall left $key" >&2; fi
 done
+if wine reg query "HKCU\\$PKCS11_KEY" >/dev/null 2>&1; then ok=no; echo "uninstall left HKCU\\$PKCS11_KEY" >&2; fi
 wine "$bin/eidlink.exe" diagnose </dev/null >"$WORK/diagnose-after.out" 2>&1 || true
 grep -q "(user): ok:" "$WORK/diagnose-after.out" && { ok=no; echo "diagnose still sees a registration" >&2; }
 if [ "$ok" = yes ]; then
-    pass "eidlink.exe install --user: HKCU keys for Chrome, Edge, Firefox naming manifests of this host; diagnose ok; uninstall removes them"
+    pass "eidlink.exe install --user: HKCU keys for Chrome, Edge, Firefox naming manifests of this host; diagnose ok; uninstall removes them$module_checked"
 else
     fail "eidlink.exe install/diagnose/uninstall --user"
     cat "$WORK/diagnose.out" >&2
@@ -206,10 +220,21 @@ dir="$WINEPREFIX/drive_c/Program Files/eidlink"
 for f in eidlink.exe eidlink-host.exe eidlink-pin.exe eidlink-tray.exe; do
     cmp -s "$dir/$f" "$bin/$f" || { ok=no; echo "not installed: $dir/$f" >&2; }
 done
-for f in org.eidlink.host.chromium.json org.eidlink.host.firefox.json eidlink-firefox.xpi; do
+for f in org.eidlink.host.chromium.json org.eidlink.host.firefox.json eidlink_pkcs11.json eidlink-firefox.xpi \
+    eidlink_pkcs11.dll; do
     [ -f "$dir/$f" ] || { ok=no; echo "not installed: $dir/$f" >&2; }
 done
 keys_name_host HKLM "$bin/eidlink-host.exe" || ok=no
+# Firefox: HKLM's PKCS11Modules key -> the installed manifest -> the installed module (the real
+# one when scripts/build-windows.sh built it, build-wixl.sh's stand-in otherwise).
+if found=$(registered_host "HKLM\\$PKCS11_KEY"); then
+    [ "$(tail -1 <<<"$found")" -ef "$dir/eidlink_pkcs11.dll" ] || { ok=no; echo "HKLM\\$PKCS11_KEY names $(tail -1 <<<"$found")" >&2; }
+    if [ -f "$bin/eidlink_pkcs11.dll" ]; then
+        cmp -s "$dir/eidlink_pkcs11.dll" "$bin/eidlink_pkcs11.dll" || { ok=no; echo "not installed: $dir/eidlink_pkcs11.dll" >&2; }
+    fi
+else
+    ok=no
+fi
 # Windows puts a per-machine (ALLUSERS=1) install's ProgramMenuFolder in ProgramData; Wine 8.0's
 # msi resolves it to the installing user's Start menu whatever ALLUSERS says: either is the
 # shortcut (its removal is checked with the rest of the drive below).
@@ -223,7 +248,7 @@ run=$(wine reg query 'HKLM\Software\Microsoft\Windows\CurrentVersion\Run' /v eid
     sed -n 's/^ *eidlink *REG_SZ *//p')
 [ "$run" = '"C:\Program Files\eidlink\eidlink-tray.exe" --hidden' ] || { ok=no; echo "Run key: '$run'" >&2; }
 if [ "$ok" = yes ]; then
-    pass "msiexec /i: the programs under Program Files, HKLM keys for Chrome, Edge, Firefox naming manifests whose host exists, Start-menu shortcut, Run key"
+    pass "msiexec /i: the programs under Program Files, HKLM keys for Chrome, Edge, Firefox naming manifests whose host exists, Firefox's PKCS11Modules key naming the module's manifest, Start-menu shortcut, Run key"
 else
     fail "msiexec /i eidlink.msi"
 fi

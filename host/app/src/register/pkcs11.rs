@@ -786,6 +786,29 @@ mod tests {
         );
     }
 
+    /// The .msi ships the module's Firefox manifest (the module relative to it) and the key
+    /// naming it: what `eidlink install --system` would write on Windows.
+    #[test]
+    fn windows_installer_matches() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../installer/windows");
+        let mut want = serde_json::to_string_pretty(&firefox_manifest(Path::new("eidlink_pkcs11.dll"))).unwrap();
+        want.push('\n');
+        let got = std::fs::read_to_string(dir.join("eidlink_pkcs11.json"))
+            .unwrap()
+            .replace("\r\n", "\n");
+        assert_eq!(got, want);
+        let wxs = std::fs::read_to_string(dir.join("eidlink.wxs")).unwrap();
+        assert!(
+            wxs.contains(&format!("Key=\"{}\"", firefox_registry_key())),
+            "{}",
+            firefox_registry_key()
+        );
+        assert_eq!(
+            firefox_registry_key(),
+            "Software\\Mozilla\\PKCS11Modules\\eidlink_pkcs11"
+        );
+    }
+
     #[test]
     fn spec_lines_parse() {
         let pairs = parse_spec(r#"library="/usr/lib/a b.so" name="eid\"link" NSS="Flags=x" bare=1"#);

@@ -423,6 +423,23 @@ fn missing_tools_and_a_missing_module_are_reported_not_fatal() {
         line(&diag, "NSS database (Chromium, Chrome) (user)").ends_with("not registered"),
         "{diag}"
     );
+    // A database, but no modutil to read it: diagnose says it cannot tell.
+    user.tool(
+        "certutil",
+        &[
+            "-N",
+            "--empty-password",
+            "-d",
+            &format!("sql:{}", user.nssdb().display()),
+        ],
+    );
+    let mut c = user.command(BIN, &["diagnose"]);
+    let diag = text(&c.env("PATH", "/nonexistent").output().unwrap().stdout);
+    assert_eq!(
+        line(&diag, "NSS database (Chromium, Chrome) (user)"),
+        "NSS database (Chromium, Chrome) (user): cannot tell: modutil not found (it is in Debian's libnss3-tools)",
+        "{diag}"
+    );
 
     let user = User::new("missing-module");
     let out = user.ok(&[

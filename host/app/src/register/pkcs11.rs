@@ -83,6 +83,8 @@ pub enum ModuleStatus {
     Absent,
     /// Registered in a way its reader cannot use, and why.
     Broken(String),
+    /// Not known: the tool that reads the registration is missing or failed, and why.
+    Unknown(String),
     /// Registered, naming this module file (which exists).
     Registered {
         /// The file (or NSS database directory) holding the registration.
@@ -99,6 +101,7 @@ impl ModuleStatus {
         match self {
             Self::Absent => "not registered".to_owned(),
             Self::Broken(why) => format!("BROKEN: {why}"),
+            Self::Unknown(why) => format!("cannot tell: {why}"),
             Self::Registered { at, module } => match expected {
                 Some(e) if e != module => format!(
                     "points elsewhere: {} -> {} (this eidlink's module is {})",
@@ -676,7 +679,7 @@ pub fn nss_check(db: &Path) -> ModuleStatus {
     match nss_registered(db) {
         Ok(None) => ModuleStatus::Absent,
         Ok(Some(lib)) => registered(db.to_owned(), lib),
-        Err(e) => ModuleStatus::Broken(e.to_string()),
+        Err(e) => ModuleStatus::Unknown(e.to_string()),
     }
 }
 

@@ -9,6 +9,8 @@ EIDLINK_PACKAGES=(pcscd vsmartcard-vpcd libpcsclite-dev pkg-config opensc opensc
     libnss3-tools p11-kit
     # the OCSP responder of the revocation tests (openssl ocsp) and the browser tests' second site
     openssl
+    # TLS client-certificate login tests: the browsers' NSS databases (certutil, modutil, pk12util)
+    libnss3-tools
     # the PIN dialog (egui over X11 + GL) and its tests under Xvfb
     libwayland-dev libxkbcommon-dev xvfb xdotool libx11-xcb1 libxcursor1 libxrandr2 libxi6 libxkbcommon-x11-0
     libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri

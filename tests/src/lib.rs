@@ -29,6 +29,7 @@ pub mod ocsp;
 pub mod pin;
 pub mod pki;
 pub mod softhsm;
+pub mod tls;
 pub mod tlv;
 pub mod tray;
 pub mod vpcd;

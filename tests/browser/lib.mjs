@@ -3,11 +3,12 @@
 // profile, and Chromium or Firefox ESR with the eidlink extension loaded. Every piece is the real
 // program; only the PIN dialog is the scripted PIN program (configured like a user would).
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, rmdirSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
@@ -406,4 +407,214 @@ export function screenshotPath(name) {
 
 export function cleanup(dir) {
   rmSync(dir, { recursive: true, force: true });
+}
+
+// ---- TLS client-certificate login (tls.test.mjs) ----
+
+/** OpenSSL, with its stderr in the error when it fails. */
+function openssl(args, cwd) {
+  try {
+    return execFileSync('openssl', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    throw new Error(`openssl ${args[0]}: ${e.stderr ?? e.message}`);
+  }
+}
+
+/**
+ * `openssl s_server -www` on loopback demanding a client certificate that chains to `clientCa`
+ * (PEM file), TLS `version` ('1.2' or '1.3') only, with a server certificate for IP 127.0.0.1
+ * from a test server CA made here (`serverCa`, which the browsers trust). No session cache and no
+ * tickets: every page load is a full handshake with a fresh client signature. The same server as
+ * tests/src/tls.rs (eidlink_tests::tls), whose -www page `echo()` reads.
+ */
+export class TlsServer {
+  static async start(dir, clientCa, version) {
+    const d = mkdtempSync(path.join(dir, `tls${version}-`));
+    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+    // Each server its own CA name and serial: NSS refuses two certificates with the same issuer
+    // and serial (SEC_ERROR_REUSED_ISSUER_AND_SERIAL), and a browser meets all the servers.
+    const unique = randomBytes(8).toString('hex');
+    openssl(['req', '-x509', ...ec, '-days', '2', '-subj', `/O=eidlink test/CN=eidlink TEST TLS server CA ${unique}`,
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+      '-keyout', 'server-ca.key', '-out', 'server-ca.pem'], d);
+    openssl(['req', ...ec, '-subj', '/CN=127.0.0.1', '-keyout', 'server.key', '-out', 'server.csr'], d);
+    writeFileSync(path.join(d, 'server.ext'),
+      'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n');
+    openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'server-ca.pem', '-CAkey', 'server-ca.key', '-set_serial', `0x${unique}`,
+      '-days', '2', '-extfile', 'server.ext', '-out', 'server.pem'], d);
+    for (let attempt = 0; ; attempt++) {
+      const port = await freePort();
+      const child = start('openssl', ['s_server', '-accept', `127.0.0.1:${port}`, version === '1.2' ? '-tls1_2' : '-tls1_3',
+        '-cert', 'server.pem', '-key', 'server.key', '-CAfile', clientCa, '-Verify', '2', '-verify_return_error', '-www',
+        '-no_cache', '-num_tickets', '0', '-no_ticket'], { cwd: d });
+      try {
+        await waitFor(() => /^ACCEPT/m.test(child.output) || child.exitCode !== null, 'openssl s_server to listen', 20000);
+      } catch (e) {
+        await stop(child);
+        throw e;
+      }
+      if (child.exitCode === null) {
+        return Object.assign(new TlsServer(), {
+          child, dir: d, port, version, url: `https://127.0.0.1:${port}/`, serverCa: path.join(d, 'server-ca.pem'),
+        });
+      }
+      // The port was taken between freePort() and the bind: try another.
+      if (attempt >= 3) throw new Error(`openssl s_server did not start: ${child.output}`);
+    }
+  }
+
+  /** What s_server printed so far (`depth=0 <subject>` per verified client certificate, errors). */
+  output() {
+    return this.child.output;
+  }
+
+  async stop() {
+    await stop(this.child);
+  }
+}
+
+/** A loopback TCP port nobody listens on right now. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * What `openssl s_server -www` reports of the connection that loaded the page: the protocol, the
+ * client certificate's subject and the client's signature algorithm and hash (its
+ * CertificateVerify); null when the page shows no client certificate.
+ */
+export function echo(text) {
+  const field = (name) => text.match(new RegExp(`^\\s*${name}\\s*:\\s*(.+)$`, 'm'))?.[1]?.trim() ?? null;
+  const client = text.split('Client certificate')[1];
+  const subject = client?.match(/^\s*Subject:\s*(.+)$/m)?.[1]?.trim();
+  if (!subject) return null;
+  return {
+    protocol: field('Protocol'), subject, signatureType: field('Peer signature type'),
+    signingDigest: field('Peer signing digest'),
+  };
+}
+
+/** A client certificate and key from a software CA made here, as PKCS#12 with an empty password. */
+export function softwareClient(dir) {
+  const d = mkdtempSync(path.join(dir, 'software-client-'));
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  openssl(['req', '-x509', ...ec, '-days', '2', '-subj', '/O=eidlink test/CN=eidlink TEST software client CA',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-keyout', 'ca.key', '-out', 'ca.pem'], d);
+  openssl(['req', ...ec, '-subj', '/C=BE/CN=Software Specimen (Authentication)', '-keyout', 'client.key',
+    '-out', 'client.csr'], d);
+  writeFileSync(path.join(d, 'client.ext'), 'keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
+  openssl(['x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', '2', '-days', '2',
+    '-extfile', 'client.ext', '-out', 'client.pem'], d);
+  openssl(['pkcs12', '-export', '-in', 'client.pem', '-inkey', 'client.key', '-passout', 'pass:', '-out', 'client.p12'], d);
+  return { ca: path.join(d, 'ca.pem'), p12: path.join(d, 'client.p12'), subject: 'C=BE, CN=Software Specimen (Authentication)' };
+}
+
+/** An NSS shared database (`sql:` cert9.db/key4.db/pkcs11.txt) at `dir`, created empty. */
+export class NssDb {
+  constructor(dir) {
+    this.dir = dir;
+    mkdirSync(dir, { recursive: true });
+    if (!existsSync(path.join(dir, 'cert9.db'))) this.run('certutil', ['-N', '--empty-password']);
+  }
+
+  run(tool, args, env = process.env) {
+    try {
+      return execFileSync(tool, [...args, '-d', `sql:${this.dir}`], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      throw new Error(`${tool} ${args.join(' ')}: ${e.stdout ?? ''}${e.stderr ?? e.message}`);
+    }
+  }
+
+  /** Trusts `pem` as a CA of TLS servers. */
+  trustServerCa(pem, nickname) {
+    this.run('certutil', ['-A', '-t', 'C,,', '-n', nickname, '-i', pem]);
+  }
+
+  /** Imports a PKCS#12 with an empty password (a client certificate with its key). */
+  importP12(p12) {
+    execFileSync('pk12util', ['-i', p12, '-d', `sql:${this.dir}`, '-W', ''], { stdio: 'ignore' });
+  }
+
+  /** The modules NSS lists (`modutil -list`). */
+  modules(env) {
+    return execFileSync('modutil', ['-list', '-dbdir', `sql:${this.dir}`], { encoding: 'utf8', env });
+  }
+}
+
+/**
+ * A file where the system reads it (a browser policy) that a test writes, itself (`merge(old)`
+ * makes the new content from the old one, null when there was none) or through a program (no
+ * `merge`: the file is only noted as it is). `restore()` removes it, or puts back the file that was
+ * there, and the directories made for it (when empty): in an after hook, and at exit if the test
+ * dies first. `unchanged()` tells whether the file is as it was (directories aside: `eidlink
+ * uninstall --system` leaves the empty /etc/firefox/policies it made).
+ */
+export class SystemFile {
+  constructor(file, merge = null) {
+    this.file = file;
+    this.old = existsSync(file) ? readFileSync(file) : null;
+    this.createdDirs = [];
+    for (let d = path.dirname(file); !existsSync(d); d = path.dirname(d)) this.createdDirs.unshift(d);
+    this.onExit = () => this.restore();
+    process.on('exit', this.onExit);
+    if (merge) {
+      if (this.createdDirs.length) mkdirSync(this.createdDirs.at(-1), { recursive: true });
+      writeFileSync(file, merge(this.old === null ? null : this.old.toString('utf8')));
+    }
+  }
+
+  unchanged() {
+    const now = existsSync(this.file) ? readFileSync(this.file) : null;
+    return now === null ? this.old === null : this.old !== null && now.equals(this.old);
+  }
+
+  restore() {
+    if (this.file === null) return;
+    if (this.old === null) rmSync(this.file, { force: true });
+    else writeFileSync(this.file, this.old);
+    for (const d of [...this.createdDirs].reverse()) {
+      try {
+        rmdirSync(d); // only if empty: somebody else may have put a file there meanwhile
+      } catch {}
+    }
+    process.off('exit', this.onExit);
+    this.file = null;
+  }
+}
+
+/** Chromium's managed policy directory (Debian's Chromium reads every .json there at start). */
+export const CHROMIUM_POLICY_DIR = '/etc/chromium/policies/managed';
+/**
+ * The policies.json Firefox ESR reads: /etc/firefox/policies/policies.json (its system directory,
+ * SysConfD, checked first: a file there wins), else <install>/distribution/policies.json. Both
+ * work with Debian's firefox-esr 153 (checked with Certificates.Install); `eidlink install
+ * --system` writes the first, and so do the tests.
+ */
+export const FIREFOX_POLICIES = '/etc/firefox/policies/policies.json';
+
+/** Chromium with a given HOME (its NSS database is $HOME/.pki/nssdb), no extension. */
+export async function launchChromiumPlain(home, env) {
+  const profile = path.join(home, 'chromium-tls-profile');
+  mkdirSync(profile, { recursive: true });
+  return puppeteer.launch({
+    browser: 'chrome', executablePath: CHROMIUM, headless: true, pipe: true, userDataDir: profile,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-quic'],
+    env: { ...env, HOME: home },
+  });
+}
+
+/** Firefox ESR on the profile `profile` (an NSS database the test prepared), no extension. */
+export async function launchFirefoxPlain(profile, env, prefs = {}) {
+  return puppeteer.launch({
+    browser: 'firefox', executablePath: FIREFOX, headless: true, userDataDir: profile, env,
+    extraPrefsFirefox: prefs,
+  });
 }

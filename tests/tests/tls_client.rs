@@ -145,6 +145,33 @@ fn through_softhsm_ecdsa_and_rsa_over_tls12_and_tls13() {
     );
 }
 
+/// Waits until pcscd shows `atr` in the vpcd reader (`None`: no card).
+fn wait_atr(atr: Option<&[u8]>) {
+    use pcsc::{Context, ReaderState, Scope, State};
+    let ctx = Context::establish(Scope::User).expect("PC/SC context (is pcscd running?)");
+    let mut states = vec![ReaderState::new(
+        std::ffi::CString::new(vpcd::READER).unwrap(),
+        State::UNAWARE,
+    )];
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match ctx.get_status_change(Duration::from_millis(500), &mut states) {
+            Ok(()) | Err(pcsc::Error::Timeout) => {}
+            Err(e) => panic!("SCardGetStatusChange: {e}"),
+        }
+        let event = states[0].event_state();
+        let now = (event.contains(State::PRESENT) && !event.contains(State::MUTE)).then(|| states[0].atr().to_vec());
+        if now.as_deref() == atr && (atr.is_some() || event.contains(State::EMPTY)) {
+            return;
+        }
+        states[0].sync_current_state();
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the reader never showed {atr:02X?}: {event:?}"
+        );
+    }
+}
+
 /// OpenSC's module over the virtual Belgian 1.7 card (OpenSC shows the applet's PIN-protected
 /// certificates only with `private_certificate = declassify`): TLS 1.2 with RSA PKCS#1 v1.5.
 #[test]
@@ -152,8 +179,11 @@ fn through_opensc_over_the_virtual_belgian_17_card() {
     let _lock = vpcd_test_lock();
     vpcd::require_vpcd();
     let module = softhsm::opensc_module().expect("OpenSC's PKCS#11 module (apt-get install opensc-pkcs11)");
+    // pcscd must have seen the card of a test before go, or it would keep that card's ATR.
+    wait_atr(None);
     let card = VirtualCardHandle::start(Profile::Belpic17, &CardOptions::default(), vpcd::port()).unwrap();
     card.wait_present(Duration::from_secs(10)).unwrap();
+    wait_atr(Some(Profile::Belpic17.atr()));
     let pki = card.pki();
     let server = TlsServer::start(&client_ca_chain_pem(&pki).unwrap(), TlsVersion::Tls12).unwrap();
     let conf = server.dir().join("opensc.conf");

@@ -114,7 +114,7 @@ impl ClientError {
 /// A PKCS#11 failure as `C_Function: CKR_NAME` (cryptoki's own text is the spec's long prose).
 fn p11(e: &P11Error) -> String {
     match e {
-        P11Error::Pkcs11(rv, function) => format!("{function}: {}", ckr_name(&format!("{rv:?}"))),
+        P11Error::Pkcs11(rv, function) => format!("C_{function:?}: {}", ckr_name(&format!("{rv:?}"))),
         other => other.to_string(),
     }
 }
@@ -131,6 +131,9 @@ fn ckr_name(debug: &str) -> String {
     out
 }
 
+/// How the failure that no certificate was offered begins.
+const NO_SCHEME: &str = "the key signs none of the signature schemes the server accepts";
+
 fn module_err(what: &'static str) -> impl Fn(P11Error) -> ClientError {
     move |e| ClientError::Module(what, p11(&e))
 }
@@ -142,7 +145,8 @@ struct Token {
     kind: KeyKind,
     pss: bool,
     version: Tls,
-    /// The last C_Sign failure, for the error message (rustls only says the signer failed).
+    /// The last C_Sign failure, or why no certificate was offered, for the error message (rustls
+    /// only says the signer failed, or the server that a certificate is missing).
     failure: Arc<Mutex<Option<String>>>,
 }
 
@@ -315,6 +319,18 @@ impl ResolvesClientCert for Resolver {
             .into_iter()
             .find(|s| sigschemes.contains(s));
         *self.chosen.lock().unwrap_or_else(PoisonError::into_inner) = scheme;
+        if scheme.is_none() {
+            // No certificate is sent; the server will refuse, and this is why.
+            *self.token.failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(format!(
+                "{NO_SCHEME} (it accepts {sigschemes:?}; this key signs {:?} in this TLS version{})",
+                self.token.kind.schemes(self.token.version, self.token.pss),
+                if self.token.kind == KeyKind::Rsa && !self.token.pss {
+                    ": the module offers no CKM_RSA_PKCS_PSS"
+                } else {
+                    ""
+                }
+            ));
+        }
         scheme.map(|_| self.key.clone())
     }
 
@@ -495,6 +511,7 @@ fn fetch(
         .next()
         .ok_or_else(|| ClientError::Tls(format!("{host}:{port}: no address")))?;
     let sign_failed = |e: std::io::Error| match failure.lock().unwrap_or_else(PoisonError::into_inner).take() {
+        Some(why) if why.starts_with(NO_SCHEME) => ClientError::NoKey(format!("{why}; then: {e}")),
         Some(why) => ClientError::Sign(why),
         None => ClientError::Tls(e.to_string()),
     };
@@ -520,7 +537,7 @@ fn fetch(
         Ok(_) => {}
         // Some servers close without close_notify once the answer is complete.
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !response.is_empty() => {}
-        Err(e) => return Err(ClientError::Tls(format!("after the handshake: {e}"))),
+        Err(e) => return Err(sign_failed(std::io::Error::other(format!("after the handshake: {e}")))),
     }
     let response = String::from_utf8_lossy(&response).into_owned();
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((response.as_str(), ""));

@@ -64,8 +64,9 @@ fn put<T>(out: *mut T, value: T) -> Result<(), CK_RV> {
         return Err(CKR_ARGUMENTS_BAD);
     }
     // SAFETY: the caller passes a pointer to a `T` it owns (checked non-null above), as each
-    // PKCS#11 prototype says for its output argument; `write` does not read the old value.
-    unsafe { out.write(value) };
+    // PKCS#11 prototype says for its output argument; `write_unaligned` neither reads the old
+    // value nor assumes the alignment a packed (Windows) layout does not give.
+    unsafe { out.write_unaligned(value) };
     Ok(())
 }
 
@@ -80,7 +81,7 @@ fn put_list<T: Copy>(items: &[T], out: *mut T, count: *mut CK_ULONG) -> Result<(
         return put(count, n);
     }
     // SAFETY: `count` is non-null and points to the caller's CK_ULONG (prototype).
-    let room = unsafe { count.read() };
+    let room = unsafe { count.read_unaligned() };
     put(count, n)?;
     if room < n {
         return Err(CKR_BUFFER_TOO_SMALL);
@@ -121,21 +122,20 @@ extern "C" fn c_initialize(args: *mut c_void) -> CK_RV {
     guard(|| {
         if !args.is_null() {
             // SAFETY: a non-null argument points to a CK_C_INITIALIZE_ARGS (§5.4, C_Initialize).
-            let a = unsafe { (args as *const CK_C_INITIALIZE_ARGS).read() };
-            if !a.pReserved.is_null() {
+            let a = unsafe { (args as *const CK_C_INITIALIZE_ARGS).read_unaligned() };
+            // Fields are copied out before use: on Windows the CK_ structures are packed
+            // (`#pragma pack(1)`), and a reference to a packed field may be misaligned.
+            let (create, destroy, lock, unlock) = (a.CreateMutex, a.DestroyMutex, a.LockMutex, a.UnlockMutex);
+            let (flags, reserved) = (a.flags, a.pReserved);
+            if !reserved.is_null() {
                 return Err(CKR_ARGUMENTS_BAD);
             }
-            let given = [
-                a.CreateMutex.is_some(),
-                a.DestroyMutex.is_some(),
-                a.LockMutex.is_some(),
-                a.UnlockMutex.is_some(),
-            ];
+            let given = [create.is_some(), destroy.is_some(), lock.is_some(), unlock.is_some()];
             if given.iter().any(|&g| g) && !given.iter().all(|&g| g) {
                 return Err(CKR_ARGUMENTS_BAD);
             }
             // Our locks are the OS's: only callers that allow them can be served.
-            if given[0] && a.flags & CKF_OS_LOCKING_OK == 0 {
+            if given[0] && flags & CKF_OS_LOCKING_OK == 0 {
                 return Err(CKR_CANT_LOCK);
             }
         }
@@ -304,23 +304,25 @@ extern "C" fn c_get_attribute_value(
             // SAFETY: `attributes` has `n` elements (checked by `template`); each is read and
             // written by index, one at a time, while no Rust reference to the array is alive.
             let a = unsafe { &mut *attributes.add(i) };
-            match attribute(object, a.type_) {
+            // By value: the structure is packed on Windows (see `c_initialize`).
+            let (kind, out, room) = (a.type_, a.pValue, a.ulValueLen);
+            match attribute(object, kind) {
                 AttributeValue::Invalid => {
                     a.ulValueLen = CK_UNAVAILABLE_INFORMATION;
                     rv = CKR_ATTRIBUTE_TYPE_INVALID;
                 }
                 AttributeValue::Value(v) => {
                     let len = v.len() as CK_ULONG;
-                    if a.pValue.is_null() {
+                    if out.is_null() {
                         a.ulValueLen = len;
-                    } else if a.ulValueLen < len {
+                    } else if room < len {
                         a.ulValueLen = CK_UNAVAILABLE_INFORMATION;
                         if rv == CKR_OK {
                             rv = CKR_BUFFER_TOO_SMALL;
                         }
                     } else {
                         // SAFETY: the caller gave `ulValueLen` >= len bytes at `pValue`.
-                        unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), a.pValue.cast::<u8>(), v.len()) };
+                        unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), out.cast::<u8>(), v.len()) };
                         a.ulValueLen = len;
                     }
                 }
@@ -338,8 +340,10 @@ extern "C" fn c_find_objects_init(session: CK_SESSION_HANDLE, attributes: *mut C
     guard(|| {
         let mut wanted = Vec::new();
         for a in template(attributes, count)? {
-            let value = bytes(a.pValue.cast::<u8>(), a.ulValueLen)?;
-            wanted.push((a.type_, value.to_vec()));
+            // By value: the structure is packed on Windows (see `c_initialize`).
+            let (kind, p, len) = (a.type_, a.pValue, a.ulValueLen);
+            let value = bytes(p.cast::<u8>(), len)?;
+            wanted.push((kind, value.to_vec()));
         }
         module()?.find_init(session, &wanted)
     })
@@ -373,23 +377,22 @@ extern "C" fn c_sign_init(session: CK_SESSION_HANDLE, mechanism: *mut CK_MECHANI
             return Err(CKR_ARGUMENTS_BAD);
         }
         // SAFETY: a non-null pointer to the caller's CK_MECHANISM (prototype).
-        let mech = unsafe { mechanism.read() };
-        let parsed = match mech.mechanism {
+        let mech = unsafe { mechanism.read_unaligned() };
+        // By value: the structure is packed on Windows (see `c_initialize`).
+        let (kind, param, param_len) = (mech.mechanism, mech.pParameter, mech.ulParameterLen);
+        let parsed = match kind {
             CKM_ECDSA => Mechanism::Ecdsa,
             CKM_RSA_PKCS => Mechanism::RsaPkcs,
             CKM_RSA_PKCS_PSS => {
                 let size = std::mem::size_of::<CK_RSA_PKCS_PSS_PARAMS>() as CK_ULONG;
-                if mech.pParameter.is_null() || mech.ulParameterLen != size {
+                if param.is_null() || param_len != size {
                     return Err(CKR_MECHANISM_PARAM_INVALID);
                 }
                 // SAFETY: the parameter is a CK_RSA_PKCS_PSS_PARAMS of the size checked above
                 // (Mechanisms §2.1.10); `read_unaligned` since callers need not align it.
-                let p = unsafe { mech.pParameter.cast::<CK_RSA_PKCS_PSS_PARAMS>().read_unaligned() };
-                Mechanism::RsaPss {
-                    hash: p.hashAlg,
-                    mgf: p.mgf,
-                    salt_len: p.sLen,
-                }
+                let p = unsafe { param.cast::<CK_RSA_PKCS_PSS_PARAMS>().read_unaligned() };
+                let (hash, mgf, salt_len) = (p.hashAlg, p.mgf, p.sLen);
+                Mechanism::RsaPss { hash, mgf, salt_len }
             }
             _ => return Err(CKR_MECHANISM_INVALID),
         };
@@ -417,7 +420,7 @@ extern "C" fn c_sign(
             return put(signature_len, len as CK_ULONG);
         }
         // SAFETY: non-null, the caller's CK_ULONG (prototype).
-        let room = unsafe { signature_len.read() };
+        let room = unsafe { signature_len.read_unaligned() };
         if room < len as CK_ULONG {
             put(signature_len, len as CK_ULONG)?;
             return Err(CKR_BUFFER_TOO_SMALL);

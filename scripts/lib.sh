@@ -4,9 +4,9 @@
 EIDLINK_PACKAGES=(pcscd vsmartcard-vpcd libpcsclite-dev pkg-config opensc opensc-pkcs11 pcsc-tools iproute2 procps
     # PKCS#11 tokens for the module tests (host/app/tests/host.rs)
     softhsm2
-    # registering eidlink's PKCS#11 module: modutil and certutil (the NSS database Chromium reads)
-    # and p11-kit (host/app/tests/pkcs11_registration.rs)
-    libnss3-tools p11-kit
+    # registering eidlink's PKCS#11 module with p11-kit (host/app/tests/pkcs11_registration.rs;
+    # its modutil and certutil are libnss3-tools, below)
+    p11-kit
     # the OCSP responder of the revocation tests (openssl ocsp) and the browser tests' second site
     openssl
     # TLS client-certificate login tests: the browsers' NSS databases (certutil, modutil, pk12util)

@@ -187,7 +187,11 @@ impl Config {
         if let Some(argv) = self.pin_program.as_ref().filter(|a| !a.is_empty()) {
             return argv.clone();
         }
-        let name = if cfg!(windows) { "eidlink-pin.exe" } else { "eidlink-pin" };
+        let name = if cfg!(windows) {
+            "eidlink-pin.exe"
+        } else {
+            "eidlink-pin"
+        };
         let exe_dir = std::env::current_exe()
             .ok()
             .and_then(|exe| exe.parent().map(std::path::Path::to_path_buf));

@@ -5,10 +5,10 @@
 use std::process::Stdio;
 
 use eidlink_core::Pin;
+use eidlink_pin_protocol::lines::LineBuffer;
 use eidlink_pin_protocol::{Ask, Request, Response, Status};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
-use eidlink_pin_protocol::lines::LineBuffer;
 use zeroize::Zeroizing;
 
 use super::errors::{HostError, Reason};
@@ -200,7 +200,9 @@ mod tests {
         let mut reader = LineReader::new(r);
         let writer = tokio::spawn(async move {
             w.write_all(b"{\"result\":\"confirmed\"}\n").await.unwrap();
-            w.write_all(&vec![b'x'; eidlink_pin_protocol::lines::MAX_ANSWER_LINE + 1]).await.unwrap();
+            w.write_all(&vec![b'x'; eidlink_pin_protocol::lines::MAX_ANSWER_LINE + 1])
+                .await
+                .unwrap();
         });
         assert_eq!(
             &reader.read_line().await.unwrap().unwrap()[..],

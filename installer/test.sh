@@ -183,6 +183,25 @@ if [ "$with_module" = yes ]; then
         fail "no SecurityDevices policy for $MODULE in $POLICIES: $(cat "$POLICIES" 2>&1)"
     fi
     if dpkg -S "$POLICIES" >/dev/null 2>&1; then fail "$POLICIES belongs to the package"; fi
+    # The login-time entry registers the module in a user's NSS database (Chromium reads only
+    # that one), and a second login changes nothing: run its Exec line as a fresh user would.
+    NSS_AUTOSTART=/etc/xdg/autostart/eidlink-nssdb.desktop
+    exec_line=$(sed -n 's/^Exec=//p' "$NSS_AUTOSTART" 2>/dev/null || true)
+    if [ -n "$exec_line" ]; then
+        mkdir -p "$WORK/nss-user"
+        # shellcheck disable=SC2086 # the Exec line's words, as the desktop splits them
+        (cd /tmp && HOME="$WORK/nss-user" XDG_DATA_HOME= $exec_line >"$WORK/nss-autostart.log" 2>&1) &&
+            (cd /tmp && HOME="$WORK/nss-user" XDG_DATA_HOME= $exec_line >>"$WORK/nss-autostart.log" 2>&1) || true
+        if modutil -list -dbdir "sql:$WORK/nss-user/.pki/nssdb" 2>/dev/null | grep -q "library name: $MODULE"; then
+            pass "the login-time entry ($exec_line) registers $MODULE in the user's NSS database"
+        else
+            fail "the login-time entry did not register the module: $(cat "$WORK/nss-autostart.log")"
+        fi
+        [ "$(modutil -list -dbdir "sql:$WORK/nss-user/.pki/nssdb" 2>/dev/null | grep -c "library name: $MODULE")" -eq 1 ] &&
+            pass "a second login leaves one registration" || fail "a second login registered the module twice"
+    else
+        fail "no $NSS_AUTOSTART with an Exec line"
+    fi
 fi
 for b in eidlink eidlink-host eidlink-pin eidlink-tray; do
     if "/usr/bin/$b" --help 2>&1 | grep -ci 'usage' >/dev/null; then pass "$b --help"; else fail "$b --help prints no usage"; fi

@@ -15,7 +15,7 @@
 #   /usr/share/man/man1/*.1.gz                                        (help2man, from --help)
 #   /usr/share/applications/org.eidlink.Tray.desktop, icons/hicolor/scalable/apps/eidlink.svg
 #   /usr/share/eidlink/extension/{chromium/,eidlink-firefox.xpi,eidlink-chromium.zip}
-#   /usr/share/eidlink/xdg-autostart/eidlink-tray.desktop   (postinst copies it to /etc/xdg/autostart)
+#   /usr/share/eidlink/xdg-autostart/eidlink-{tray,nssdb}.desktop (postinst copies them to /etc/xdg/autostart)
 #   /usr/share/chromium/extensions/eidlink -> the unpacked extension (Debian's Chromium loads it)
 #   /usr/share/google-chrome/extensions/<id>.json                     (Chrome: Web Store offer)
 #   /usr/share/mozilla/extensions/{ec8030f7-…}/eidlink@eidlink.org.xpi (Firefox: system add-on)
@@ -145,6 +145,7 @@ done
 install -D -m 0644 "$LINUX/org.eidlink.Tray.desktop" "$PKG/usr/share/applications/org.eidlink.Tray.desktop"
 install -D -m 0644 "$LINUX/eidlink.svg" "$PKG/usr/share/icons/hicolor/scalable/apps/eidlink.svg"
 install -D -m 0644 "$LINUX/eidlink-tray.autostart.desktop" "$PKG/usr/share/eidlink/xdg-autostart/eidlink-tray.desktop"
+install -D -m 0644 "$LINUX/eidlink-nssdb.autostart.desktop" "$PKG/usr/share/eidlink/xdg-autostart/eidlink-nssdb.desktop"
 
 # The extension, and the places each browser family looks for one (installer/README.md).
 share="$PKG/usr/share/eidlink/extension"

@@ -138,17 +138,32 @@ impl Dialog {
 
 impl Drop for Dialog {
     fn drop(&mut self) {
-        // Ask it to close, give it a moment, then make sure it is gone.
+        // Ask it to close; whoever waits for the signature does not wait for the window to go: a
+        // thread gives it a moment, then makes sure it is gone (here, if no thread can be had).
         let _ = self.send(&Request::Close);
-        if let Ok(mut c) = self.child.lock() {
-            for _ in 0..25 {
-                if matches!(c.try_wait(), Ok(Some(_))) {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = c.kill();
-            let _ = c.wait();
+        let child = Arc::clone(&self.child);
+        let spawned = std::thread::Builder::new()
+            .name("eidlink-pin-close".to_owned())
+            .spawn(move || reap(&child));
+        if spawned.is_err() {
+            reap(&self.child);
         }
     }
+}
+
+/// Waits up to half a second for the program to exit (polled finely), then kills it.
+fn reap(child: &Mutex<Child>) {
+    let Ok(mut c) = child.lock() else { return };
+    let mut waited = Duration::ZERO;
+    let mut step = Duration::from_millis(1);
+    while waited < Duration::from_millis(500) {
+        if matches!(c.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        std::thread::sleep(step);
+        waited += step;
+        step = (step * 2).min(Duration::from_millis(20));
+    }
+    let _ = c.kill();
+    let _ = c.wait();
 }

@@ -304,6 +304,11 @@ impl KeyInfo {
         self.schemes.iter().any(|a| a.hash == hash)
     }
 
+    /// The scheme a plain [`TokenSession::sign`] of a `hash` digest uses: the first the key lists.
+    pub fn default_scheme(&self, hash: HashAlgorithm) -> Option<SignatureAlgorithm> {
+        self.schemes.iter().copied().find(|a| a.hash == hash)
+    }
+
     /// Checks a signature request against the key before the token is touched: an unsupported hash,
     /// a PIN the rules refuse, or a typed PIN for a key whose PIN is entered elsewhere never costs a
     /// try.
@@ -354,6 +359,23 @@ pub trait Token: Send {
     fn sign(&mut self, role: KeyRole, pin: PinInput<'_>, digest: &Digest) -> Result<Signature, CardError> {
         self.session()?.sign(role, pin, digest)
     }
+    /// [`sign`](Self::sign) with the padding the caller names (a PKCS#11 caller's mechanism:
+    /// `CKM_RSA_PKCS` or `CKM_RSA_PKCS_PSS`, for a key that offers both), in a session of its own.
+    fn sign_as(
+        &mut self,
+        role: KeyRole,
+        pin: PinInput<'_>,
+        digest: &Digest,
+        padding: Padding,
+    ) -> Result<Signature, CardError> {
+        let key = self
+            .key(role)
+            .ok_or(CardError::Unsupported("no key for this operation"))?;
+        match key.default_scheme(digest.algorithm()) {
+            Some(s) if s.padding == padding => self.sign(role, pin, digest),
+            _ => self.session()?.sign_as(role, pin, digest, padding),
+        }
+    }
     /// The token's PINs, one per PIN label, with a role that uses it: one for a card whose two keys
     /// share a PIN, two (`PIN1`, `PIN2`) when the signing key has its own.
     fn pins(&self) -> Vec<(&'static str, KeyRole)> {
@@ -378,6 +400,20 @@ pub trait TokenSession {
     /// Card facts (serial, version).
     fn card_info(&mut self) -> Result<CardInfo, CardError>;
     /// Checks the request against the key ([`KeyInfo::check`]: before the token is touched), then
-    /// verifies the PIN and signs `digest` with the key of `role`. Never retries a PIN.
+    /// verifies the PIN and signs `digest` with the key of `role`, by the key's
+    /// [default scheme](KeyInfo::default_scheme) for the hash. Never retries a PIN.
     fn sign(&mut self, role: KeyRole, pin: PinInput<'_>, digest: &Digest) -> Result<Signature, CardError>;
+    /// [`sign`](Self::sign) with a padding other than the key's default for the hash (the default
+    /// one is [`Token::sign_as`]'s plain `sign`). Tokens whose keys offer one padding per hash
+    /// need nothing more: this default refuses before the token is touched.
+    fn sign_as(
+        &mut self,
+        role: KeyRole,
+        pin: PinInput<'_>,
+        digest: &Digest,
+        padding: Padding,
+    ) -> Result<Signature, CardError> {
+        let _ = (role, pin, digest, padding);
+        Err(CardError::Unsupported("this padding with this key"))
+    }
 }

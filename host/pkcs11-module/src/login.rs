@@ -8,7 +8,7 @@
 use cryptoki_sys::{
     CKR_DEVICE_ERROR, CKR_DEVICE_REMOVED, CKR_FUNCTION_CANCELED, CKR_GENERAL_ERROR, CKR_PIN_LOCKED, CK_RV,
 };
-use eidlink_core::{CardError, Digest, ErrorClass, KeyRole, PinFailure, PinInput};
+use eidlink_core::{CardError, Digest, ErrorClass, KeyRole, Padding, PinFailure, PinInput};
 use eidlink_pin_protocol::{Ask, AskError, Purpose, Wait};
 use eidlink_settings::{history, Config, Dirs};
 
@@ -26,7 +26,13 @@ fn result_name(rv: CK_RV) -> &'static str {
 }
 
 /// Signs `digest` with the authentication key of the card of generation `generation`.
-pub(crate) fn sign(cards: &mut Cards, generation: u64, digest: &Digest, program: &str) -> Result<Vec<u8>, CK_RV> {
+pub(crate) fn sign(
+    cards: &mut Cards,
+    generation: u64,
+    digest: &Digest,
+    padding: Padding,
+    program: &str,
+) -> Result<Vec<u8>, CK_RV> {
     let config = Config::load(Dirs::new().as_ref()).unwrap_or_else(|e| {
         tracing::warn!(error = %e, "the settings cannot be read: the defaults apply");
         Config::default()
@@ -35,7 +41,7 @@ pub(crate) fn sign(cards: &mut Cards, generation: u64, digest: &Digest, program:
         return Err(CKR_DEVICE_REMOVED);
     };
     let holder = card.view.holder.clone();
-    let outcome = sign_on(card, digest, program, &config);
+    let outcome = sign_on(card, digest, padding, program, &config);
     if outcome == Err(CKR_DEVICE_REMOVED) {
         cards.forget(generation);
     }
@@ -61,7 +67,13 @@ fn card_rv(e: &CardError) -> CK_RV {
     }
 }
 
-fn sign_on(card: &mut Card, digest: &Digest, program: &str, config: &Config) -> Result<Vec<u8>, CK_RV> {
+fn sign_on(
+    card: &mut Card,
+    digest: &Digest,
+    padding: Padding,
+    program: &str,
+    config: &Config,
+) -> Result<Vec<u8>, CK_RV> {
     let role = KeyRole::Authentication;
     let info = card.token.pin_info(role).map_err(|e| card_rv(&e))?;
     card.with_pin(info);
@@ -116,7 +128,7 @@ fn sign_on(card: &mut Card, digest: &Digest, program: &str, config: &Config) -> 
             }
         };
         let input = pin.as_ref().map_or(PinInput::External, PinInput::Typed);
-        match card.token.sign(role, input, digest) {
+        match card.token.sign_as(role, input, digest, padding) {
             Ok(sig) => {
                 // A card that signs with another key than its certificate's is not believed.
                 if let Err(e) = eidlink_cert::verify(&view.cert_der, digest, &sig.bytes, &sig.algorithm) {

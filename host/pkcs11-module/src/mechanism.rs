@@ -30,6 +30,15 @@ pub(crate) enum Mechanism {
 }
 
 impl Mechanism {
+    /// The padding the card applies for it.
+    pub(crate) fn padding(self) -> Padding {
+        match self {
+            Self::Ecdsa => Padding::None,
+            Self::RsaPkcs => Padding::Pkcs1v15,
+            Self::RsaPss { .. } => Padding::Pss,
+        }
+    }
+
     /// The mechanism's number.
     pub(crate) fn kind(self) -> CK_MECHANISM_TYPE {
         match self {

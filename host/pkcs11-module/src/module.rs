@@ -431,10 +431,11 @@ impl Module {
         let (generation, _, m) = op;
         let (_, token) = self.session_token(h)?;
         let digest = mechanism::digest(&token.key, m, data)?;
+        let padding = m.padding();
         let program = self.program.clone();
         self.busy.store(true, Ordering::SeqCst);
         let result = self.run(move |cards| {
-            let r = crate::login::sign(cards, generation, &digest, &program);
+            let r = crate::login::sign(cards, generation, &digest, padding, &program);
             (r, cards.snapshot())
         });
         self.busy.store(false, Ordering::SeqCst);

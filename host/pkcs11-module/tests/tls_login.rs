@@ -356,8 +356,13 @@ fn pkcs11_tool_lists_the_authentication_certificate_and_key_and_signs_what_verif
         );
         assert!(!user.history().is_empty(), "the signature is in the history");
 
-        // Neither card has RSA-PSS through the module: asked for it, the module says so.
-        assert!(!mechanisms.contains("RSA-PKCS-PSS"), "{mechanisms}");
+        // RSA-PSS where the card has it: the 1.7 card pads PSS with SHA-256 itself (algorithm 20),
+        // what TLS 1.3 needs of an RSA key; the 1.8 card is ECDSA only.
+        assert_eq!(
+            mechanisms.contains("RSA-PKCS-PSS"),
+            profile == Profile::Belpic17,
+            "{mechanisms}"
+        );
         if profile == Profile::Belpic17 {
             let digest_file = card.dir.join("digest.bin");
             std::fs::write(&digest_file, &digest).unwrap();
@@ -379,12 +384,47 @@ fn pkcs11_tool_lists_the_authentication_certificate_and_key_and_signs_what_verif
                 ],
                 &user,
             );
+            assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+            let pss = std::fs::read(&sig_file).unwrap();
+            let pss_opts = [
+                "-pkeyopt",
+                "rsa_padding_mode:pss",
+                "-pkeyopt",
+                "rsa_pss_saltlen:32",
+                "-pkeyopt",
+                "digest:sha256",
+            ];
+            assert!(
+                openssl_verifies(&card.dir, &pki.auth_der, &digest, &pss, &pss_opts),
+                "the PSS signature does not verify"
+            );
+            // Other PSS parameters than the card's are refused before the PIN is asked.
+            let asked = user.asks().len();
+            let out = pkcs11_tool(
+                &[
+                    "--sign",
+                    "--mechanism",
+                    "RSA-PKCS-PSS",
+                    "--hash-algorithm",
+                    "SHA256",
+                    "--mgf",
+                    "MGF1-SHA256",
+                    "--salt-len",
+                    "20",
+                    "-i",
+                    &digest_file.display().to_string(),
+                    "-o",
+                    &sig_file.display().to_string(),
+                ],
+                &user,
+            );
             assert!(!out.status.success());
             assert!(
-                text(&out.stderr).contains("CKR_MECHANISM_INVALID"),
+                text(&out.stderr).contains("CKR_MECHANISM_PARAM_INVALID"),
                 "{}",
                 text(&out.stderr)
             );
+            assert_eq!(user.asks().len(), asked, "no PIN asked for a refused mechanism");
         }
     }
 }
@@ -398,27 +438,15 @@ fn a_tls_client_logs_in_over_tls12_and_tls13_with_the_cards() {
             let server = TlsServer::start(&chain, version).unwrap();
             let user = User::new(&card.dir.join(format!("user-{}", version.arg())), "1234,1234,1234");
             let out = tls_client(&server, &user, &["--repeat", "2"]);
-            if profile == Profile::Belpic17 && version == TlsVersion::Tls13 {
-                // TLS 1.3 signs with RSA-PSS only (RFC 8446 §4.2.3), which the module does not offer
-                // for this card: no certificate is sent, the server refuses, the client says why.
-                assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
-                assert!(
-                    text(&out.stderr).contains("no CKM_RSA_PKCS_PSS"),
-                    "{}",
-                    text(&out.stderr)
-                );
-                assert!(
-                    server.stderr().contains("peer did not return a certificate"),
-                    "{}",
-                    server.stderr()
-                );
-                assert!(user.asks().is_empty(), "{:?}", user.asks());
-                continue;
-            }
             let echo = echoed(&out, &server);
             assert_eq!(echo.client_subject, SUBJECT);
             assert_eq!(echo.protocol, version.openssl_name());
-            let want = if profile == Profile::Belpic18 { "ECDSA" } else { "RSA" };
+            // TLS 1.3 signs RSA with PSS only (RFC 8446 §4.2.3): the 1.7 card's algorithm 20.
+            let want = match (profile, version) {
+                (Profile::Belpic18, _) => "ECDSA",
+                (_, TlsVersion::Tls12) => "RSA",
+                _ => "RSA-PSS",
+            };
             assert_eq!(
                 echo.peer_signature_type.as_deref(),
                 Some(want),

@@ -18,7 +18,8 @@ use crate::hash::{Digest, HashAlgorithm};
 use crate::iso7816;
 use crate::pin::{format2_block, Pin, PinPolicy};
 use crate::token::{
-    CardInfo, CertificateKind, Curve, KeyAlgorithm, KeyInfo, KeyRole, PinInfo, Signature, SignatureAlgorithm,
+    CardInfo, CertificateKind, CryptoAlgorithm, Curve, KeyAlgorithm, KeyInfo, KeyRole, Padding, PinInfo, Signature,
+    SignatureAlgorithm,
 };
 use crate::transcript::hex_spaced;
 use crate::transport::CardChannel;
@@ -87,7 +88,21 @@ impl Belpic {
         pin: Option<&Pin>,
         digest: &Digest,
     ) -> Result<Signature, CardError> {
-        let (algo_byte, data) = self.algorithm_input(digest)?;
+        let padding = self.scheme(digest.algorithm()).padding;
+        self.sign_padded(ch, role, pin, digest, padding)
+    }
+
+    /// [`sign_with`](Self::sign_with) with the padding named: on 1.7, PKCS#1 v1.5 (every hash) or
+    /// PSS (SHA-256 only: the card pads, MGF1-SHA-256 and a 32-byte salt).
+    fn sign_padded(
+        &self,
+        ch: &mut dyn CardChannel,
+        role: KeyRole,
+        pin: Option<&Pin>,
+        digest: &Digest,
+        padding: Padding,
+    ) -> Result<Signature, CardError> {
+        let (algo_byte, data) = self.algorithm_input(digest, padding)?;
         let key_ref = match role {
             KeyRole::Authentication => KEY_AUTH,
             KeyRole::Signing => KEY_NON_REPUDIATION,
@@ -102,12 +117,27 @@ impl Belpic {
         let bytes = iso7816::signature_answer(resp, "PSO COMPUTE DIGITAL SIGNATURE", key)?;
         Ok(Signature {
             bytes,
-            algorithm: self.scheme(digest.algorithm()),
+            algorithm: SignatureAlgorithm {
+                padding,
+                ..self.scheme(digest.algorithm())
+            },
         })
     }
 
     /// MSE algorithm byte and PSO input for a digest (1.8 Table 14; 1.7 Table 11).
-    fn algorithm_input(&self, digest: &Digest) -> Result<(u8, Vec<u8>), CardError> {
+    fn algorithm_input(&self, digest: &Digest, padding: Padding) -> Result<(u8, Vec<u8>), CardError> {
+        match (self.applet, padding) {
+            (Applet::V17, Padding::Pss) => {
+                // Algorithm 20: PSS with SHA-256, the card takes the bare hash (1.7 Table 11); the
+                // only PSS the card has besides SHA-1's.
+                if digest.algorithm() != HashAlgorithm::Sha256 {
+                    return Err(CardError::Unsupported("RSA-PSS with this hash on this card"));
+                }
+                return Ok((0x20, digest.as_bytes().to_vec()));
+            }
+            (Applet::V18, Padding::None) | (Applet::V17, Padding::Pkcs1v15) => {}
+            _ => return Err(CardError::Unsupported("this padding with this key")),
+        }
         match self.applet {
             Applet::V18 => {
                 let algo = match digest.algorithm() {
@@ -189,7 +219,17 @@ impl CardDriver for Belpic {
     fn key(&self, role: KeyRole) -> KeyInfo {
         let schemes = match self.applet {
             Applet::V18 => SignatureAlgorithm::ecdsa(&HashAlgorithm::ALL),
-            Applet::V17 => SignatureAlgorithm::rsa_pkcs1(&HashAlgorithm::ALL),
+            // PKCS#1 v1.5 first (the default for a hash), then PSS with SHA-256, which TLS 1.3
+            // requires of RSA keys (RFC 8446 §4.2.3).
+            Applet::V17 => {
+                let mut s = SignatureAlgorithm::rsa_pkcs1(&HashAlgorithm::ALL);
+                s.push(SignatureAlgorithm {
+                    crypto: CryptoAlgorithm::Rsa,
+                    hash: HashAlgorithm::Sha256,
+                    padding: Padding::Pss,
+                });
+                s
+            }
         };
         // Both keys share one cardholder PIN, 4 to 12 digits (§3.1, §3.2).
         typed_pin_key(role, self.key_algorithm(), schemes, PinPolicy::digits(4, 12), "PIN")
@@ -240,6 +280,17 @@ impl CardDriver for Belpic {
         digest: &Digest,
     ) -> Result<Signature, CardError> {
         self.sign_with(ch, role, Some(pin), digest)
+    }
+
+    fn sign_as(
+        &self,
+        ch: &mut dyn CardChannel,
+        role: KeyRole,
+        pin: &Pin,
+        digest: &Digest,
+        padding: Padding,
+    ) -> Result<Signature, CardError> {
+        self.sign_padded(ch, role, Some(pin), digest, padding)
     }
 
     fn card_info(&self, ch: &mut dyn CardChannel) -> Result<CardInfo, CardError> {
@@ -331,6 +382,51 @@ mod tests {
         let info = drv.pin_info(&mut ch, KeyRole::Authentication);
         assert_eq!(info.ok().and_then(|i| i.tries_left), Some(2));
         assert!(ch.finish().is_ok());
+    }
+
+    #[test]
+    fn v17_pss_is_algorithm_20_over_the_bare_hash() {
+        // 1.7 Table 11: algorithm 20 = PSS with SHA-256; the PSO takes the 32-byte hash.
+        let d = Digest::new(HashAlgorithm::Sha256, vec![0x33; 32]).unwrap_or_else(|e| panic!("{e}"));
+        let mut ch = ScriptedChannel::from_pairs(&[
+            ("00 22 41 B6 05 04 80 20 84 82", "9000"),
+            ("00 20 00 01 08 24 12 34 FF FF FF FF FF", "9000"),
+            (
+                &format!("00 2A 9E 9A 20 {} 00", "33".repeat(32)),
+                &format!("{}9000", "CD".repeat(256)),
+            ),
+        ]);
+        let drv = make_v17();
+        let out = drv.sign_as(&mut ch, KeyRole::Authentication, &Pin::from("1234"), &d, Padding::Pss);
+        let sig = out.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(sig.algorithm.padding, Padding::Pss);
+        assert!(ch.finish().is_ok());
+        // PSS with another hash, or on 1.8, is refused before any APDU.
+        let d384 = digest384();
+        let mut none = ScriptedChannel::from_pairs(&[]);
+        let refused = drv.sign_as(
+            &mut none,
+            KeyRole::Authentication,
+            &Pin::from("1234"),
+            &d384,
+            Padding::Pss,
+        );
+        assert!(matches!(refused, Err(CardError::Unsupported(_))));
+        let refused = make_v18().sign_as(
+            &mut none,
+            KeyRole::Authentication,
+            &Pin::from("1234"),
+            &d384,
+            Padding::Pss,
+        );
+        assert!(matches!(refused, Err(CardError::Unsupported(_))));
+        assert!(none.finish().is_ok());
+        // The default for SHA-256 stays PKCS#1 v1.5 (what Web eID's RS256 signs).
+        let key = drv.key(KeyRole::Authentication);
+        assert_eq!(
+            key.default_scheme(HashAlgorithm::Sha256).map(|s| s.padding),
+            Some(Padding::Pkcs1v15)
+        );
     }
 
     #[test]

@@ -14,7 +14,8 @@ use crate::hash::Digest;
 use crate::pin::{Pin, PinPolicy};
 use crate::tlv;
 use crate::token::{
-    CardInfo, CertificateKind, KeyAlgorithm, KeyInfo, KeyRole, PinEntry, PinInfo, Signature, SignatureAlgorithm,
+    CardInfo, CertificateKind, KeyAlgorithm, KeyInfo, KeyRole, Padding, PinEntry, PinInfo, Signature,
+    SignatureAlgorithm,
 };
 use crate::transport::CardChannel;
 
@@ -31,6 +32,21 @@ pub trait CardDriver: Send + Sync {
     /// Verifies the PIN and signs the digest. A wrong PIN is reported, never retried.
     fn sign(&self, ch: &mut dyn CardChannel, role: KeyRole, pin: &Pin, digest: &Digest)
         -> Result<Signature, CardError>;
+    /// [`sign`](Self::sign) with a padding the caller names, for keys that offer more than one per
+    /// hash; by default only the key's default scheme for the hash is offered.
+    fn sign_as(
+        &self,
+        ch: &mut dyn CardChannel,
+        role: KeyRole,
+        pin: &Pin,
+        digest: &Digest,
+        padding: Padding,
+    ) -> Result<Signature, CardError> {
+        match self.key(role).default_scheme(digest.algorithm()) {
+            Some(s) if s.padding == padding => self.sign(ch, role, pin, digest),
+            _ => Err(CardError::Unsupported("this padding with this key")),
+        }
+    }
     /// Card facts (serial, versions).
     fn card_info(&self, _ch: &mut dyn CardChannel) -> Result<CardInfo, CardError> {
         Ok(CardInfo::default())

@@ -4,7 +4,7 @@ use crate::cards::CardDriver;
 use crate::error::CardError;
 use crate::hash::Digest;
 use crate::token::{
-    CardInfo, CertificateKind, KeyInfo, KeyRole, PinInfo, PinInput, Signature, Slot, Token, TokenSession,
+    CardInfo, CertificateKind, KeyInfo, KeyRole, Padding, PinInfo, PinInput, Signature, Slot, Token, TokenSession,
 };
 use crate::transport::{CardChannel, CardTransport, TransportError};
 
@@ -107,6 +107,28 @@ impl TokenSession for CardSession<'_> {
         key.check(pin, digest)?;
         match pin {
             PinInput::Typed(pin) => self.driver.sign(self.ch.as_mut(), role, pin, digest),
+            PinInput::External => Err(CardError::Unsupported("PIN entry on the reader")),
+        }
+    }
+
+    fn sign_as(
+        &mut self,
+        role: KeyRole,
+        pin: PinInput<'_>,
+        digest: &Digest,
+        padding: Padding,
+    ) -> Result<Signature, CardError> {
+        let key = self.driver.key(role);
+        key.check(pin, digest)?;
+        if !key
+            .schemes
+            .iter()
+            .any(|s| s.hash == digest.algorithm() && s.padding == padding)
+        {
+            return Err(CardError::Unsupported("this padding with this key"));
+        }
+        match pin {
+            PinInput::Typed(pin) => self.driver.sign_as(self.ch.as_mut(), role, pin, digest, padding),
             PinInput::External => Err(CardError::Unsupported("PIN entry on the reader")),
         }
     }

@@ -195,6 +195,14 @@ fn update(reader: &mut Reader, info: &ReaderInfo, generation: u64) -> bool {
                 reader.card = Some(card);
                 true
             }
+            Err(e @ ReadError::Mismatch { .. }) => {
+                // pcscd can report a swapped card with the previous one's ATR for a moment, and
+                // the driver chosen by that ATR then reads the new card's certificate: looked at
+                // again at the next rescan rather than offered with the wrong key type.
+                tracing::info!(reader = %info.name, error = %e, "looked at again");
+                reader.seen = None;
+                false
+            }
             Err(e) => {
                 // Looked at again when it changes (or after a failed operation), not every 2 s.
                 tracing::warn!(reader = %info.name, error = %e, "the card cannot be read");
@@ -222,6 +230,11 @@ enum ReadError {
     Cert(#[from] eidlink_cert::CertError),
     #[error("the card has no authentication key")]
     NoKey,
+    #[error("the certificate's key is {certificate}, the driver's {driver:?}")]
+    Mismatch {
+        certificate: String,
+        driver: eidlink_core::KeyAlgorithm,
+    },
 }
 
 /// Reads what the module shows of a card: the authentication certificate, the PIN's state and the
@@ -235,6 +248,13 @@ fn read_card(mut token: Box<dyn Token>, generation: u64) -> Result<Card, ReadErr
         let info = session.card_info()?;
         (cert, pin, info)
     };
+    let public = eidlink_cert::public_key(&cert_der)?;
+    if public.algorithm() != key.algorithm {
+        return Err(ReadError::Mismatch {
+            certificate: public.to_string(),
+            driver: key.algorithm,
+        });
+    }
     let summary = eidlink_cert::summarize(&cert_der)?;
     let fields = eidlink_cert::fields(&cert_der)?;
     let objects = authentication_objects(&cert_der, &fields, &format!("Authentication ({})", summary.holder));
@@ -304,7 +324,81 @@ impl Card {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
+    use eidlink_core::{
+        CardError, CardInfo, Curve, Digest, KeyAlgorithm, PinEntry, PinInput, PinPolicy, Signature, SignatureAlgorithm,
+        Slot, TokenSession,
+    };
+
+    /// A token whose driver says P-384 while its certificate holds `cert` (what a driver chosen by
+    /// a stale ATR reads).
+    struct Stale {
+        cert: Vec<u8>,
+        slot: Slot,
+    }
+
+    impl Token for Stale {
+        fn slot(&self) -> &Slot {
+            &self.slot
+        }
+        fn label(&self) -> &str {
+            "Belgian eID (applet 1.8)"
+        }
+        fn key(&self, role: KeyRole) -> Option<KeyInfo> {
+            Some(KeyInfo {
+                role,
+                algorithm: KeyAlgorithm::Ec(Curve::P384),
+                schemes: SignatureAlgorithm::ecdsa(&[eidlink_core::HashAlgorithm::Sha384]),
+                pin: PinPolicy::digits(4, 12),
+                pin_label: "PIN",
+                entry: PinEntry::Dialog,
+            })
+        }
+        fn session(&mut self) -> Result<Box<dyn TokenSession + '_>, CardError> {
+            Ok(Box::new(StaleSession(self.cert.clone())))
+        }
+    }
+
+    struct StaleSession(Vec<u8>);
+
+    impl TokenSession for StaleSession {
+        fn certificate(&mut self, _: CertificateKind) -> Result<Vec<u8>, CardError> {
+            Ok(self.0.clone())
+        }
+        fn pin_info(&mut self, _: KeyRole) -> Result<PinInfo, CardError> {
+            Ok(PinInfo::counted(3, 3))
+        }
+        fn card_info(&mut self) -> Result<CardInfo, CardError> {
+            Ok(CardInfo::default())
+        }
+        fn sign(&mut self, _: KeyRole, _: PinInput<'_>, _: &Digest) -> Result<Signature, CardError> {
+            Err(CardError::Unsupported("test"))
+        }
+    }
+
+    #[test]
+    fn a_certificate_that_does_not_fit_the_driver_is_not_offered() {
+        use eidlink_tests::{Country, LeafKeyType, Pki, PkiSpec};
+        let slot = Slot::Reader {
+            reader: "R".into(),
+            atr: eidlink_core::Atr(vec![0x3B]),
+        };
+        let rsa = Pki::generate(&PkiSpec::default_for(Country::Belgium, LeafKeyType::Rsa2048)).unwrap();
+        let stale = Box::new(Stale {
+            cert: rsa.auth_der.clone(),
+            slot: slot.clone(),
+        });
+        assert!(matches!(read_card(stale, 1), Err(ReadError::Mismatch { .. })));
+        let ec = Pki::generate(&PkiSpec::default_for(Country::Belgium, LeafKeyType::P384)).unwrap();
+        let fits = Box::new(Stale {
+            cert: ec.auth_der,
+            slot,
+        });
+        let card = read_card(fits, 1).map_err(|e| e.to_string()).unwrap();
+        assert_eq!(card.view.objects.len(), 2);
+        assert_eq!(card.view.model, "Belgian eID");
+    }
 
     #[test]
     fn the_model_is_cut_at_a_word() {

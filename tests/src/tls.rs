@@ -328,6 +328,24 @@ impl EchoPage {
     }
 }
 
+/// The page `eidlink-tls-client` printed, read; a failed handshake or a page that is not the
+/// server's fails the test with the client's and the server's words (test support: a failed step
+/// is a failed test).
+#[track_caller]
+#[allow(clippy::panic)]
+pub fn echoed(out: &std::process::Output, server: &TlsServer) -> EchoPage {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        panic!(
+            "eidlink-tls-client failed ({:?}): {}\nserver: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            server.stderr()
+        );
+    }
+    EchoPage::parse(&stdout).unwrap_or_else(|| panic!("no echo page: {stdout}"))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use eidlink_tests::softhsm::{self, KeyType, SoftHsm, TokenSpec};
-use eidlink_tests::tls::{client_ca_chain_pem, EchoPage, TlsServer, TlsVersion};
+use eidlink_tests::tls::{client_ca_chain_pem, echoed, TlsServer, TlsVersion};
 use eidlink_tests::{
     vpcd, vpcd_test_lock, CardOptions, Country, LeafKeyType, Pki, PkiSpec, Profile, VirtualCardHandle,
 };
@@ -38,19 +38,6 @@ fn client(module: &str, server: &TlsServer, env: &[(&str, &str)], extra: &[&str]
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-/// The page the client printed, read; fails the test with the client's and server's words.
-#[track_caller]
-fn echoed(out: &Output, server: &TlsServer) -> EchoPage {
-    assert!(
-        out.status.success(),
-        "eidlink-tls-client failed ({:?}): {}\nserver: {}",
-        out.status,
-        text(&out.stderr),
-        server.stderr()
-    );
-    EchoPage::parse(&text(&out.stdout)).unwrap_or_else(|| panic!("no echo page: {}", text(&out.stdout)))
 }
 
 fn softhsm_token(dir: &Path, pki: &Pki, auth: KeyType) -> SoftHsm {

@@ -535,11 +535,12 @@ mod windows_registry {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
-    fn temp(name: &str) -> PathBuf {
+    /// A fresh directory for one test of the registrations (`register::pkcs11`'s too).
+    pub(crate) fn temp(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("eidlink-register-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();

@@ -16,7 +16,7 @@ use std::sync::{MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use eidlink_tests::ocsp::cert_pem;
-use eidlink_tests::tls::{client_ca_chain_pem, EchoPage, TlsServer, TlsVersion};
+use eidlink_tests::tls::{client_ca_chain_pem, echoed, EchoPage, TlsServer, TlsVersion};
 use eidlink_tests::{vpcd, vpcd_test_lock, CardOptions, Pki, Profile, VirtualCardHandle};
 
 const SUBJECT: &str = "C=BE, CN=Alice Specimen (Authentication), SN=Specimen, GN=Alice/serialNumber=85010112486";
@@ -213,18 +213,6 @@ fn tls_client(server: &TlsServer, user: &User, extra: &[&str]) -> Output {
     ];
     args.extend_from_slice(extra);
     run(test_bin("eidlink-tls-client"), &args, user)
-}
-
-#[track_caller]
-fn echoed(out: &Output, server: &TlsServer) -> EchoPage {
-    assert!(
-        out.status.success(),
-        "eidlink-tls-client failed ({:?}): {}\nserver: {}",
-        out.status,
-        text(&out.stderr),
-        server.stderr()
-    );
-    EchoPage::parse(&text(&out.stdout)).unwrap_or_else(|| panic!("no echo page: {}", text(&out.stdout)))
 }
 
 /// `openssl pkeyutl -verify` of `sig` over `input` with the public key of `cert_der`.

@@ -762,12 +762,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
-    fn temp(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("eidlink-pkcs11-reg-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
-    }
+    use crate::register::tests::temp;
 
     /// The Debian package ships the Firefox manifest and the p11-kit file (installer/linux): they
     /// must be what `eidlink install --system` would write for the packaged module.

@@ -409,14 +409,10 @@ pub fn check(browser: Browser, dir: &Path) -> Status {
         Ok(None) => return Status::Absent,
         Err(why) => return Status::Broken(why),
     };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == io::ErrorKind::NotFound && !cfg!(windows) => return Status::Absent,
-        Err(e) => return Status::Broken(format!("{}: unreadable: {e}", path.display())),
-    };
-    let manifest: Manifest = match serde_json::from_str(&text) {
-        Ok(m) => m,
-        Err(e) => return Status::Broken(format!("{}: not a valid manifest: {e}", path.display())),
+    let manifest: Manifest = match read_manifest(&path) {
+        Ok(Some(m)) => m,
+        Ok(None) => return Status::Absent,
+        Err(why) => return Status::Broken(why),
     };
     let want = browser.manifest(Path::new(&manifest.path));
     if manifest.name != HOST_NAME || manifest.kind != "stdio" {
@@ -532,6 +528,20 @@ mod windows_registry {
             .map_err(|e| format!("{name}\\{key} has no manifest path: {e}"))?;
         Ok(Some(PathBuf::from(value)))
     }
+}
+
+/// A browser manifest read for `diagnose`: `None` when there is none (on Windows the registry key
+/// names the file, so a missing file there is broken, not absent), else the manifest or what is
+/// wrong with it.
+pub(crate) fn read_manifest<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound && !cfg!(windows) => return Ok(None),
+        Err(e) => return Err(format!("{}: unreadable: {e}", path.display())),
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| format!("{}: not a valid manifest: {e}", path.display()))
 }
 
 #[cfg(test)]

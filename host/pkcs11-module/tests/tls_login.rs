@@ -354,8 +354,9 @@ fn pkcs11_tool_lists_the_authentication_certificate_and_key_and_signs_what_verif
         if profile == Profile::Belpic17 {
             let digest_file = card.dir.join("digest.bin");
             std::fs::write(&digest_file, &digest).unwrap();
-            let out = pkcs11_tool(
-                &[
+            let (digest_path, sig_path) = (digest_file.display().to_string(), sig_file.display().to_string());
+            let sign_pss = |salt: &str| {
+                let args = [
                     "--sign",
                     "--mechanism",
                     "RSA-PKCS-PSS",
@@ -364,14 +365,15 @@ fn pkcs11_tool_lists_the_authentication_certificate_and_key_and_signs_what_verif
                     "--mgf",
                     "MGF1-SHA256",
                     "--salt-len",
-                    "32",
+                    salt,
                     "-i",
-                    &digest_file.display().to_string(),
+                    &digest_path,
                     "-o",
-                    &sig_file.display().to_string(),
-                ],
-                &user,
-            );
+                    &sig_path,
+                ];
+                pkcs11_tool(&args, &user)
+            };
+            let out = sign_pss("32");
             assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
             let pss = std::fs::read(&sig_file).unwrap();
             let pss_opts = [
@@ -388,24 +390,7 @@ fn pkcs11_tool_lists_the_authentication_certificate_and_key_and_signs_what_verif
             );
             // Other PSS parameters than the card's are refused before the PIN is asked.
             let asked = user.asks().len();
-            let out = pkcs11_tool(
-                &[
-                    "--sign",
-                    "--mechanism",
-                    "RSA-PKCS-PSS",
-                    "--hash-algorithm",
-                    "SHA256",
-                    "--mgf",
-                    "MGF1-SHA256",
-                    "--salt-len",
-                    "20",
-                    "-i",
-                    &digest_file.display().to_string(),
-                    "-o",
-                    &sig_file.display().to_string(),
-                ],
-                &user,
-            );
+            let out = sign_pss("20");
             assert!(!out.status.success());
             assert!(
                 text(&out.stderr).contains("CKR_MECHANISM_PARAM_INVALID"),

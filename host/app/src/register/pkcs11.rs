@@ -232,14 +232,10 @@ pub fn check_firefox_manifest(dir: &Path) -> ModuleStatus {
     };
     #[cfg(not(windows))]
     let path = firefox_manifest_path(dir);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == io::ErrorKind::NotFound && !cfg!(windows) => return ModuleStatus::Absent,
-        Err(e) => return ModuleStatus::Broken(format!("{}: unreadable: {e}", path.display())),
-    };
-    let m: ModuleManifest = match serde_json::from_str(&text) {
-        Ok(m) => m,
-        Err(e) => return ModuleStatus::Broken(format!("{}: not a valid manifest: {e}", path.display())),
+    let m: ModuleManifest = match super::read_manifest(&path) {
+        Ok(Some(m)) => m,
+        Ok(None) => return ModuleStatus::Absent,
+        Err(why) => return ModuleStatus::Broken(why),
     };
     if m.name != FIREFOX_MODULE_NAME || m.kind != "pkcs11" {
         return ModuleStatus::Broken(format!("{}: names {:?} of type {:?}", path.display(), m.name, m.kind));
